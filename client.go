@@ -1,0 +1,330 @@
+// Package alipay is a client for the Alipay Open Platform (支付宝开放平台)
+// gateway, built for service providers (ISVs, 服务商) who apply for users'
+// sensitive information fields on behalf of merchants' mini-programs.
+//
+// One [Client] per process signs every request with RSA2 and verifies every
+// response; [Client.WithAppAuthToken] derives a cheap client that acts for one
+// merchant:
+//
+//	isv, err := alipay.NewClient(appID,
+//		alipay.WithPrivateKeyFile("app_private.pem"),
+//		alipay.WithAlipayPublicKeyFile("alipay_public.pem"))
+//	m := isv.WithAppAuthToken(merchantToken)
+//	info, err := m.MiniBaseInfoQuery(ctx, nil)                      // category
+//	apis, err := m.AppAPIQuery(ctx, nil)                            // what can be applied for
+//	scenes, err := m.AppAPISceneQuery(ctx, &alipay.AppAPISceneQueryRequest{APIName: "getPhoneNumber", FieldName: "mobile"})
+//	recs, err := m.AppAPIFieldQuery(ctx, nil)                       // audit status
+//
+// A success is returned only when its signature verified. Gateway failures
+// are [*APIError]; signature problems unwrap to [ErrSignature]; requests
+// refused before sending unwrap to [ErrInvalidRequest].
+package alipay
+
+import (
+	"bytes"
+	"context"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-resty/resty/v2"
+)
+
+// Protocol constants sent with every request.
+const (
+	signTypeRSA2    = "RSA2"
+	protoFormat     = "JSON"
+	protoCharset    = "utf-8"
+	protoVersion    = "1.0"
+	formMediaType   = "application/x-www-form-urlencoded;charset=utf-8"
+	maxResponse     = 10 << 20 // bytes of a response body read at most
+	maxErrorSnippet = 512
+	userAgent       = "isvkit-alipay-go/1"
+)
+
+// Client calls the Alipay gateway. It is immutable and safe for concurrent
+// use by many goroutines and many merchants. Build one with [NewClient] and
+// derive per-merchant clients with [Client.WithAppAuthToken].
+type Client struct {
+	core     *core
+	token    secret // app_auth_token of the merchant this client acts for
+	merchant bool   // derived by WithAppAuthToken: token must be non-empty
+}
+
+// core is what every client derived from one NewClient shares. It is never
+// written after NewClient returns.
+type core struct {
+	appID     string
+	gateway   string // full gateway URL, no query
+	key       *rsa.PrivateKey
+	alipayKey *rsa.PublicKey
+	http      *http.Client  // the client resty wraps; uploads use it directly
+	rest      *resty.Client // non-upload calls
+	logger    *slog.Logger
+	now       func() time.Time
+}
+
+// NewClient returns a client for the app appID (the ISV's own app id).
+// The app private key and the Alipay public key are required: a client that
+// cannot verify responses is never built (protocol.md §5.5).
+func NewClient(appID string, opts ...Option) (*Client, error) {
+	if appID == "" || strings.ContainsAny(appID, " \t\r\n&=") {
+		return nil, fmt.Errorf("alipay: NewClient: invalid app id %q", appID)
+	}
+	cfg := config{gateway: ProductionGateway, timeout: DefaultTimeout, clock: time.Now}
+	for i, opt := range opts {
+		if opt == nil {
+			return nil, fmt.Errorf("alipay: NewClient: option %d is nil", i)
+		}
+		if err := opt(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.privateKey == nil {
+		return nil, errors.New("alipay: NewClient: no app private key: use WithPrivateKey or WithPrivateKeyFile")
+	}
+	if cfg.alipayKey == nil {
+		return nil, errors.New("alipay: NewClient: no Alipay public key: use WithAlipayPublicKey or WithAlipayPublicKeyFile (responses are always verified)")
+	}
+	hc := cfg.httpClient
+	if hc == nil {
+		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	if cfg.timeoutSet || hc.Timeout == 0 {
+		hc.Timeout = cfg.timeout
+	}
+	logger := cfg.logger
+	if logger == nil {
+		logger = slog.New(discardHandler{})
+	}
+	rest := resty.NewWithClient(hc).
+		SetLogger(restyDiscard{}).
+		SetResponseBodyLimit(maxResponse).
+		SetHeader("User-Agent", userAgent)
+	return &Client{core: &core{
+		appID:     appID,
+		gateway:   cfg.gateway,
+		key:       cfg.privateKey,
+		alipayKey: cfg.alipayKey,
+		http:      hc,
+		rest:      rest,
+		logger:    logger,
+		now:       cfg.clock,
+	}}, nil
+}
+
+// WithAppAuthToken returns a client that acts for the merchant who granted
+// token (app_auth_token). It shares everything with c and costs one small
+// allocation; c is unchanged. An empty token makes every call fail before
+// anything is sent, because silently acting as the ISV's own app is the
+// dangerous outcome of a lookup bug.
+func (c *Client) WithAppAuthToken(token string) *Client {
+	return &Client{core: c.core, token: secret(token), merchant: true}
+}
+
+// AppID returns the app id the client signs as.
+func (c *Client) AppID() string { return c.core.appID }
+
+// String describes the client without secrets.
+func (c *Client) String() string {
+	s := "alipay.Client{app_id=" + c.core.appID + " gateway=" + c.core.gateway
+	if c.merchant {
+		s += " merchant=" + c.token.fingerprint()
+	}
+	return s + "}"
+}
+
+// GoString is String, so %#v reveals no secret either.
+func (c *Client) GoString() string { return c.String() }
+
+// LogValue logs the client as its app id, gateway and merchant fingerprint.
+func (c *Client) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("app_id", c.core.appID), slog.String("gateway", c.core.gateway),
+		slog.String("merchant", c.token.fingerprint()))
+}
+
+// Call invokes any gateway method that takes a biz_content (or nothing) and
+// returns the verified JSON of its response node. bizContent is marshalled
+// once, without HTML escaping, and those bytes are signed and sent; nil sends
+// no biz_content. Failures are the same as for the typed methods.
+func (c *Client) Call(ctx context.Context, method string, bizContent any) (json.RawMessage, error) {
+	if method == "" {
+		return nil, &ValidationError{Method: "Call", Field: "method", Problem: "empty method"}
+	}
+	var biz []byte
+	if bizContent != nil {
+		var err error
+		if biz, err = marshalJSON(bizContent); err != nil {
+			return nil, &ValidationError{Method: method, Field: "biz_content", Problem: err.Error()}
+		}
+	}
+	res, err := c.call(ctx, method, biz, nil)
+	if err != nil {
+		return nil, err
+	}
+	return res.body, nil
+}
+
+// marshalJSON marshals v once, without HTML escaping and without the
+// trailing newline of json.Encoder: the bytes to sign and to send.
+func marshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+}
+
+// signed is a request after signing: the URL (protocol params and sign in
+// the query) and the business params for the body.
+type signed struct {
+	url  string
+	body []param // app_auth_token, biz_content, flat text params; none empty
+}
+
+// sign builds and signs one request (protocol.md §1–§2). Protocol params go
+// to the URL query, business params to the body; empty params are neither
+// signed nor sent, and a key given twice is refused.
+func (c *Client) sign(method string, bizContent []byte, text []param) (*signed, error) {
+	if c.merchant && c.token == "" {
+		return nil, &ValidationError{Method: method, Field: "app_auth_token", Problem: "empty token given to WithAppAuthToken"}
+	}
+	proto := [...]param{
+		{"app_id", c.core.appID}, {"method", method}, {"format", protoFormat},
+		{"charset", protoCharset}, {"sign_type", signTypeRSA2},
+		{"timestamp", formatTimestamp(c.core.now())}, {"version", protoVersion},
+	}
+	body := make([]param, 0, len(text)+2)
+	if c.token != "" {
+		body = append(body, param{"app_auth_token", string(c.token)})
+	}
+	if len(bizContent) > 0 {
+		body = append(body, param{"biz_content", string(bizContent)})
+	}
+	for _, p := range text {
+		if p.value != "" {
+			body = append(body, p)
+		}
+	}
+	all := make([]param, 0, len(proto)+len(body))
+	all = append(append(all, proto[:]...), body...)
+	content := signContent(all)
+	for i := 1; i < len(all); i++ {
+		if all[i].key == all[i-1].key {
+			return nil, &ValidationError{Method: method, Field: all[i].key, Problem: "parameter given twice"}
+		}
+	}
+	sig, err := signRSA2(c.core.key, content)
+	if err != nil {
+		return nil, err
+	}
+	var u strings.Builder
+	u.Grow(len(c.core.gateway) + 400)
+	u.WriteString(c.core.gateway)
+	u.WriteByte('?')
+	for _, p := range proto {
+		u.WriteString(p.key)
+		u.WriteByte('=')
+		u.WriteString(url.QueryEscape(p.value))
+		u.WriteByte('&')
+	}
+	u.WriteString("sign=")
+	u.WriteString(url.QueryEscape(sig))
+	return &signed{url: u.String(), body: body}, nil
+}
+
+// encodeForm renders params as an application/x-www-form-urlencoded body.
+func encodeForm(params []param) string {
+	var b strings.Builder
+	for i, p := range params {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(url.QueryEscape(p.key))
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(p.value))
+	}
+	return b.String()
+}
+
+// call runs one form request through the pipeline: sign, send, then
+// readResponse (extract, verify, decode the outcome).
+func (c *Client) call(ctx context.Context, method string, bizContent []byte, text []param) (*outcome, error) {
+	start := time.Now()
+	s, err := c.sign(method, bizContent, text)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.core.rest.R().
+		SetContext(ctx).
+		SetHeader("Content-Type", formMediaType).
+		SetBody(encodeForm(s.body)).
+		Post(s.url)
+	if err != nil {
+		err = c.transportError(ctx, method, err)
+		c.logCall(ctx, method, start, 0, nil, err)
+		return nil, err
+	}
+	res, err := c.readResponse(ctx, method, resp.StatusCode(), resp.Header(), resp.Body())
+	c.logCall(ctx, method, start, resp.StatusCode(), res, err)
+	return res, err
+}
+
+// transportError wraps a failure to get any response, after removing the
+// query (sign, timestamp) from a *url.Error's URL: net/http puts the whole
+// URL into the error text.
+func (c *Client) transportError(ctx context.Context, method string, err error) error {
+	if errors.Is(err, resty.ErrResponseBodyTooLarge) {
+		return &ResponseError{Method: method, StatusCode: http.StatusOK, Reason: "body_too_large"}
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = c.core.gateway
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+		return fmt.Errorf("alipay: %s: %w (%v)", method, ctxErr, err)
+	}
+	return fmt.Errorf("alipay: %s: %w", method, err)
+}
+
+// logCall writes the one Debug record of a call, when Debug is enabled.
+func (c *Client) logCall(ctx context.Context, method string, start time.Time, status int, res *outcome, err error) {
+	l := c.core.logger
+	if !l.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("method", method), slog.String("app_id", c.core.appID),
+		slog.String("merchant", c.token.fingerprint()), slog.Int("status", status),
+		slog.Duration("duration", time.Since(start)),
+	}
+	if res != nil {
+		attrs = append(attrs, slog.String("code", "10000"), slog.String("trace_id", res.traceID),
+			slog.Int("bytes", len(res.body)))
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		attrs = append(attrs, slog.String("code", apiErr.Code), slog.String("sub_code", apiErr.SubCode),
+			slog.String("trace_id", apiErr.TraceID), slog.Bool("verified", apiErr.Verified))
+	} else if err != nil {
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	l.LogAttrs(ctx, slog.LevelDebug, "alipay call", attrs...)
+}
+
+// redact removes the merchant's token from text taken from a response (the
+// gateway quotes its string to sign, token included, in some sub_msgs).
+func (c *Client) redact(s string) string {
+	if c.token == "" || !strings.Contains(s, string(c.token)) {
+		return s
+	}
+	return strings.ReplaceAll(s, string(c.token), "[redacted]")
+}

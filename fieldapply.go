@@ -1,0 +1,212 @@
+package alipay
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+)
+
+// Alipay method names of the user-information (app.api) calls.
+const (
+	methodAppAPIQuery        = "alipay.open.app.api.query"
+	methodAppAPISceneQuery   = "alipay.open.app.api.scene.query"
+	methodAppAPIFieldApply   = "alipay.open.app.api.field.apply"
+	methodAppAPIFieldQuery   = "alipay.open.app.api.field.query"
+	methodAppAPIFieldChanged = "alipay.open.app.api.field.changed"
+)
+
+// AppAPIQueryRequest is the request of [Client.AppAPIQuery]. The call has no
+// business parameters; a nil request is the zero request.
+type AppAPIQueryRequest struct{}
+
+// AuthAPIDTO is one sensitive output field an app may apply for (Java
+// AuthApiDTO). Pass its values back verbatim to scene.query and field.apply.
+type AuthAPIDTO struct {
+	// APIName is the API whose output holds the field (敏感信息可申请接口名),
+	// e.g. "getPhoneNumber".
+	APIName string `json:"api_name"`
+	// FieldName is the sensitive field (敏感信息申请字段), e.g. "mobile". One
+	// example shows a comma list ("name,phone") [U]: it is kept verbatim.
+	FieldName string `json:"field_name"`
+	// PackageCode is the feature package code (敏感信息申请能力 code 值).
+	PackageCode string `json:"package_code"`
+}
+
+// AppAPIQueryResponse lists what the merchant app may apply for.
+type AppAPIQueryResponse struct {
+	ResponseMeta
+	// APIs are the applicable fields; empty when nothing can be applied for.
+	APIs []AuthAPIDTO `json:"apis"`
+}
+
+// AppAPIQuery lists the sensitive output fields of APIs that the merchant's
+// app may apply for, with the feature package code to use.
+//
+// Alipay API: alipay.open.app.api.query (查询应用可申请的接口出参敏感字段列表).
+func (c *Client) AppAPIQuery(ctx context.Context, req *AppAPIQueryRequest) (*AppAPIQueryResponse, error) {
+	_ = req
+	return callTyped[AppAPIQueryResponse](ctx, c, methodAppAPIQuery, nil, nil)
+}
+
+// AppAPISceneQueryRequest selects the field whose usage scenes to list.
+type AppAPISceneQueryRequest struct {
+	// APIName is the API English name (接口英文名), from [Client.AppAPIQuery].
+	// Required.
+	APIName string `json:"api_name"`
+	// FieldName is the output field English name (接口出参字段英文名), from
+	// [Client.AppAPIQuery]. Required.
+	FieldName string `json:"field_name"`
+}
+
+// AuthFieldSceneDTO is one usage scene of a field (Java AuthFieldSceneDTO).
+type AuthFieldSceneDTO struct {
+	// SceneCode is the scene code (场景 code) to put in field.apply. A string,
+	// though the examples are digits.
+	SceneCode string `json:"scene_code"`
+	// SceneDesc describes the scene (场景 code 描述), e.g. "汽车服务".
+	SceneDesc string `json:"scene_desc"`
+}
+
+// AppAPISceneQueryResponse lists the usage scenes of one field.
+type AppAPISceneQueryResponse struct {
+	ResponseMeta
+	// AuthFieldScene are the scenes (接口信息字段应用场景).
+	AuthFieldScene []AuthFieldSceneDTO `json:"auth_field_scene"`
+}
+
+// AppAPISceneQuery lists the usage scenes allowed for one (api_name,
+// field_name); the chosen scene code goes into [Client.AppAPIFieldApply].
+// Both names are required and checked before anything is sent.
+//
+// Alipay API: alipay.open.app.api.scene.query (查询接口字段使用场景).
+func (c *Client) AppAPISceneQuery(ctx context.Context, req *AppAPISceneQueryRequest) (*AppAPISceneQueryResponse, error) {
+	if req == nil {
+		req = &AppAPISceneQueryRequest{}
+	}
+	if err := requireFields(methodAppAPISceneQuery, "", "api_name", req.APIName, "field_name", req.FieldName); err != nil {
+		return nil, err
+	}
+	biz, err := marshalJSON(req)
+	if err != nil {
+		return nil, &ValidationError{Method: methodAppAPISceneQuery, Field: "biz_content", Problem: err.Error()}
+	}
+	return callTyped[AppAPISceneQueryResponse](ctx, c, methodAppAPISceneQuery, biz, nil)
+}
+
+// AppAPIFieldQueryRequest is the request of [Client.AppAPIFieldQuery]. The
+// call has no business parameters (no filter, no paging); a nil request is
+// the zero request.
+type AppAPIFieldQueryRequest struct{}
+
+// AuthFieldStatus is the audit status of an application (审核状态).
+type AuthFieldStatus string
+
+// Audit statuses. The SDK models send upper case and the integration guide
+// lower case [U]: values are compared case-insensitively and normalised to
+// these constants; anything else becomes AuthFieldStatusUnknown, with the
+// received text kept in the record's StatusRaw.
+const (
+	AuthFieldStatusAudit   AuthFieldStatus = "AUDIT"   // under audit (审核中)
+	AuthFieldStatusAgree   AuthFieldStatus = "AGREE"   // approved (通过)
+	AuthFieldStatusReject  AuthFieldStatus = "REJECT"  // rejected (驳回); see Reason
+	AuthFieldStatusInvalid AuthFieldStatus = "INVALID" // invalid (无效), ISV-on-behalf only
+	AuthFieldStatusUnknown AuthFieldStatus = "UNKNOWN" // a value this version does not know
+)
+
+// parseAuthFieldStatus normalises a received status.
+func parseAuthFieldStatus(s string) AuthFieldStatus {
+	switch st := AuthFieldStatus(strings.ToUpper(strings.TrimSpace(s))); st {
+	case AuthFieldStatusAudit, AuthFieldStatusAgree, AuthFieldStatusReject, AuthFieldStatusInvalid:
+		return st
+	default:
+		return AuthFieldStatusUnknown
+	}
+}
+
+// Terminal reports whether the status ends an audit (agree, reject, invalid).
+func (s AuthFieldStatus) Terminal() bool {
+	return s == AuthFieldStatusAgree || s == AuthFieldStatusReject || s == AuthFieldStatusInvalid
+}
+
+// AuthFieldDTO is one application record (Java AuthFieldDTO); the
+// field.changed message carries the same fields.
+type AuthFieldDTO struct {
+	// UserAppID is the app id of the applicant (the merchant mini-program).
+	UserAppID string `json:"user_app_id"`
+	// APIName is the API English name (接口英文名称).
+	APIName string `json:"api_name"`
+	// FieldName is the field English name (接口字段英文名称).
+	FieldName string `json:"field_name"`
+	// PackageCode is the feature package of the API (接口归属的功能code).
+	PackageCode string `json:"package_code"`
+	// Status is the normalised audit status.
+	Status AuthFieldStatus `json:"status"`
+	// StatusRaw is the status exactly as received.
+	StatusRaw string `json:"-"`
+	// Reason is the rejection reason (驳回原因), expected with REJECT.
+	Reason string `json:"reason,omitempty"`
+}
+
+// UnmarshalJSON decodes a record, normalising Status and keeping StatusRaw.
+func (d *AuthFieldDTO) UnmarshalJSON(data []byte) error {
+	type plain AuthFieldDTO
+	var p plain
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	p.StatusRaw = string(p.Status)
+	p.Status = parseAuthFieldStatus(p.StatusRaw)
+	*d = AuthFieldDTO(p)
+	return nil
+}
+
+// Matches reports whether the record is about the given api, field and
+// package: the correlation key of an application, which has no id.
+func (d *AuthFieldDTO) Matches(apiName, fieldName, packageCode string) bool {
+	return d.APIName == apiName && d.FieldName == fieldName && d.PackageCode == packageCode
+}
+
+// AuthFieldResponse is the query result (用户信息申请信息记录查询响应模型).
+type AuthFieldResponse struct {
+	// Records are the application records (用户信息申请记录列表).
+	Records []AuthFieldDTO `json:"records"`
+}
+
+// AppAPIFieldQueryResponse holds the application records of the merchant app.
+type AppAPIFieldQueryResponse struct {
+	ResponseMeta
+	// AuthFieldResponse holds the records.
+	AuthFieldResponse AuthFieldResponse `json:"auth_field_response"`
+}
+
+// Records returns the records matching (apiName, fieldName, packageCode).
+func (r *AppAPIFieldQueryResponse) Records(apiName, fieldName, packageCode string) []AuthFieldDTO {
+	var out []AuthFieldDTO
+	for _, rec := range r.AuthFieldResponse.Records {
+		if rec.Matches(apiName, fieldName, packageCode) {
+			out = append(out, rec)
+		}
+	}
+	return out
+}
+
+// AppAPIFieldQuery lists the user-information application records of the
+// merchant's app and their audit status. There is no filter: use
+// [AppAPIFieldQueryResponse.Records] to select one application.
+//
+// Alipay API: alipay.open.app.api.field.query (用户信息申请记录查询).
+func (c *Client) AppAPIFieldQuery(ctx context.Context, req *AppAPIFieldQueryRequest) (*AppAPIFieldQueryResponse, error) {
+	_ = req
+	return callTyped[AppAPIFieldQueryResponse](ctx, c, methodAppAPIFieldQuery, nil, nil)
+}
+
+// requireFields returns a *ValidationError for the first empty value of
+// name/value pairs; prefix qualifies the field names ("auth_field_apply.").
+func requireFields(method, prefix string, pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if strings.TrimSpace(pairs[i+1]) == "" {
+			return &ValidationError{Method: method, Field: prefix + pairs[i], Problem: "required"}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,192 @@
+package alipay
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+)
+
+// Gateways of the Alipay Open Platform (protocol.md §10).
+const (
+	// ProductionGateway is the default gateway.
+	ProductionGateway = "https://openapi.alipay.com/gateway.do"
+	// SandboxGateway is the current sandbox gateway (the host moved in 2023;
+	// openapi.alipaydev.com is gone).
+	SandboxGateway = "https://openapi-sandbox.dl.alipaydev.com/gateway.do"
+)
+
+// DefaultTimeout bounds each call unless [WithTimeout] or the timeout of the
+// client given to [WithHTTPClient] says otherwise.
+const DefaultTimeout = 30 * time.Second
+
+// Option configures a [Client]. Options check their own argument and
+// [NewClient] fails with the first error; no error text contains key
+// material.
+type Option func(*config) error
+
+// config is what the options collect; NewClient turns it into a core.
+type config struct {
+	privateKey *rsa.PrivateKey
+	alipayKey  *rsa.PublicKey
+	gateway    string
+	httpClient *http.Client
+	timeout    time.Duration
+	timeoutSet bool
+	logger     *slog.Logger
+	clock      func() time.Time
+}
+
+// WithPrivateKey sets the app private key (应用私钥) used to sign requests:
+// PEM ("PRIVATE KEY" or "RSA PRIVATE KEY") or the bare Base64 of PKCS#8 or
+// PKCS#1 DER, as the open platform console exports it. RSA, ≥ 2048 bits.
+func WithPrivateKey(key []byte) Option {
+	return func(c *config) (err error) {
+		c.privateKey, err = parsePrivateKey("WithPrivateKey", key)
+		return err
+	}
+}
+
+// WithPrivateKeyFile is [WithPrivateKey] reading the key from a file.
+func WithPrivateKeyFile(path string) Option {
+	return func(c *config) error {
+		data, err := readKeyFile("WithPrivateKeyFile", path)
+		if err != nil {
+			return err
+		}
+		c.privateKey, err = parsePrivateKey("WithPrivateKeyFile", data)
+		return err
+	}
+}
+
+// WithAlipayPublicKey sets the Alipay public key (支付宝公钥, not the app's
+// own public key) that verifies every response and notification: PEM
+// ("PUBLIC KEY" or "RSA PUBLIC KEY") or bare Base64 of the DER.
+func WithAlipayPublicKey(key []byte) Option {
+	return func(c *config) (err error) {
+		c.alipayKey, err = parsePublicKey("WithAlipayPublicKey", key)
+		return err
+	}
+}
+
+// WithAlipayPublicKeyFile is [WithAlipayPublicKey] reading the key from a file.
+func WithAlipayPublicKeyFile(path string) Option {
+	return func(c *config) error {
+		data, err := readKeyFile("WithAlipayPublicKeyFile", path)
+		if err != nil {
+			return err
+		}
+		c.alipayKey, err = parsePublicKey("WithAlipayPublicKeyFile", data)
+		return err
+	}
+}
+
+// readKeyFile reads a key or certificate file; the error names the option
+// and the path, never the content.
+func readKeyFile(option, path string) ([]byte, error) {
+	if path == "" {
+		return nil, fmt.Errorf("alipay: %s: empty path", option)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("alipay: %s: %w", option, err)
+	}
+	return data, nil
+}
+
+// WithGatewayURL sends every call to u instead of [ProductionGateway], e.g.
+// a fake gateway in tests. u must be an absolute http or https URL without a
+// query.
+func WithGatewayURL(u string) Option {
+	return func(c *config) error {
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return fmt.Errorf("alipay: WithGatewayURL: %q is not an absolute http(s) URL", u)
+		}
+		if p.RawQuery != "" || p.Fragment != "" {
+			return fmt.Errorf("alipay: WithGatewayURL: %q must not have a query or fragment", u)
+		}
+		c.gateway = u
+		return nil
+	}
+}
+
+// WithSandbox sends every call to [SandboxGateway].
+func WithSandbox() Option {
+	return func(c *config) error {
+		c.gateway = SandboxGateway
+		return nil
+	}
+}
+
+// WithHTTPClient sends requests with a copy of hc (its transport, proxy and
+// tracing), never hc itself: the SDK sets the timeout on its copy.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) error {
+		if hc == nil {
+			return errors.New("alipay: WithHTTPClient: nil *http.Client")
+		}
+		cp := *hc
+		c.httpClient = &cp
+		return nil
+	}
+}
+
+// WithTimeout bounds each call, upload included (default [DefaultTimeout]).
+// Zero means no timeout beyond the ctx's; negative is an error.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("alipay: WithTimeout: negative timeout %v", d)
+		}
+		c.timeout, c.timeoutSet = d, true
+		return nil
+	}
+}
+
+// WithLogger sets the logger. The client is silent by default. It writes one
+// Debug record per call (method, app_id, a fingerprint of the merchant token,
+// status, code, sub_code, trace_id, duration, bytes) and never a body, a
+// token, a key or a signature.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("alipay: WithLogger: nil logger")
+		}
+		c.logger = l
+		return nil
+	}
+}
+
+// WithClock replaces time.Now, for tests that need fixed timestamps.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error {
+		if now == nil {
+			return errors.New("alipay: WithClock: nil clock")
+		}
+		c.clock = now
+		return nil
+	}
+}
+
+// discardHandler is a slog.Handler that drops everything (slog.DiscardHandler
+// needs Go 1.24).
+type discardHandler struct{}
+
+func (discardHandler) Enabled(context.Context, slog.Level) bool  { return false }
+func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
+func (h discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
+func (h discardHandler) WithGroup(string) slog.Handler           { return h }
+
+// restyDiscard silences resty's own logger, which would print URLs and
+// bodies to stderr.
+type restyDiscard struct{}
+
+func (restyDiscard) Errorf(string, ...any) {}
+func (restyDiscard) Warnf(string, ...any)  {}
+func (restyDiscard) Debugf(string, ...any) {}
