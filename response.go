@@ -118,6 +118,10 @@ func (c *Client) alipayKeyFor(ctx context.Context, certSN string) (*rsa.PublicKe
 	return c.core.alipayKey, ""
 }
 
+// notifyKeys returns the Alipay public keys a notification may be signed
+// with: the configured key in public-key mode.
+func (k *core) notifyKeys() []*rsa.PublicKey { return []*rsa.PublicKey{k.alipayKey} }
+
 // apiError builds the *APIError of a failure node.
 func (c *Client) apiError(method string, node []byte, trace string, verified bool) error {
 	var st nodeStatus
