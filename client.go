@@ -68,6 +68,8 @@ type core struct {
 	rest      *resty.Client // non-upload calls
 	logger    *slog.Logger
 	now       func() time.Time
+	certs     *certMode // certificate mode (cert.go); nil in public-key mode
+	aesKey    secret    // raw AES content-encryption key (aes.go); "" when off
 }
 
 // NewClient returns a client for the app appID (the ISV's own app id).
@@ -89,8 +91,12 @@ func NewClient(appID string, opts ...Option) (*Client, error) {
 	if cfg.privateKey == nil {
 		return nil, errors.New("alipay: NewClient: no app private key: use WithPrivateKey or WithPrivateKeyFile")
 	}
+	certs, err := newCertMode(&cfg) // sets cfg.alipayKey in certificate mode
+	if err != nil {
+		return nil, err
+	}
 	if cfg.alipayKey == nil {
-		return nil, errors.New("alipay: NewClient: no Alipay public key: use WithAlipayPublicKey or WithAlipayPublicKeyFile (responses are always verified)")
+		return nil, errors.New("alipay: NewClient: no Alipay public key: use WithAlipayPublicKey or WithAlipayPublicKeyFile, or certificate mode (WithAppCert…, WithAlipayCert…, WithAlipayRootCert…); responses are always verified")
 	}
 	hc := cfg.httpClient
 	if hc == nil {
@@ -116,6 +122,8 @@ func NewClient(appID string, opts ...Option) (*Client, error) {
 		rest:      rest,
 		logger:    logger,
 		now:       cfg.clock,
+		certs:     certs,
+		aesKey:    cfg.aesKey,
 	}}, nil
 }
 
@@ -197,11 +205,15 @@ func (c *Client) sign(method string, bizContent []byte, text []param) (*signed, 
 	if c.merchant && c.token == "" {
 		return nil, &ValidationError{Method: method, Field: "app_auth_token", Problem: "empty token given to WithAppAuthToken"}
 	}
-	proto := [...]param{
+	extra, bizContent, err := c.core.modeParams(method, bizContent) // cert SNs; AES
+	if err != nil {
+		return nil, err
+	}
+	proto := append([]param{
 		{"app_id", c.core.appID}, {"method", method}, {"format", protoFormat},
 		{"charset", protoCharset}, {"sign_type", signTypeRSA2},
 		{"timestamp", formatTimestamp(c.core.now())}, {"version", protoVersion},
-	}
+	}, extra...)
 	body := make([]param, 0, len(text)+2)
 	if c.token != "" {
 		body = append(body, param{"app_auth_token", string(c.token)})
@@ -215,7 +227,7 @@ func (c *Client) sign(method string, bizContent []byte, text []param) (*signed, 
 		}
 	}
 	all := make([]param, 0, len(proto)+len(body))
-	all = append(append(all, proto[:]...), body...)
+	all = append(append(all, proto...), body...)
 	content := signContent(all)
 	for i := 1; i < len(all); i++ {
 		if all[i].key == all[i-1].key {

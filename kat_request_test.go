@@ -58,14 +58,21 @@ func TestRequestSignKAT(t *testing.T) {
 func TestClientSignKAT(t *testing.T) {
 	for _, tc := range loadKAT[requestKAT](t, "request_sign") {
 		t.Run(tc.Name, func(t *testing.T) {
-			if tc.Params.get("app_cert_sn") != "" || tc.Params.get("encrypt_type") != "" {
-				t.Skip("certificate mode and AES are covered by their own tests")
-			}
 			at := time.Unix(tc.UnixTime, 0)
-			c, err := NewClient(tc.Params.get("app_id"),
-				WithPrivateKeyFile("testdata/"+tc.PrivateKey),
-				WithAlipayPublicKeyFile("testdata/keys/alipay_test_public.pem"),
-				WithGatewayURL(testGW), WithClock(func() time.Time { return at }))
+			opts := []Option{WithPrivateKeyFile("testdata/" + tc.PrivateKey),
+				WithGatewayURL(testGW), WithClock(func() time.Time { return at })}
+			if tc.Params.get("app_cert_sn") != "" {
+				opts = append(opts, certModeOptions()...)
+			} else {
+				opts = append(opts, WithAlipayPublicKeyFile("testdata/keys/alipay_test_public.pem"))
+			}
+			biz := tc.Params.get("biz_content")
+			if tc.AES != nil {
+				opts = append(opts, WithAESKey(tc.AES["key"]))
+				biz = tc.AES["biz_content_plaintext"]
+				require.Equal(t, tc.AES["biz_content_ciphertext"], tc.Params.get("biz_content"))
+			}
+			c, err := NewClient(tc.Params.get("app_id"), opts...)
 			require.NoError(t, err)
 			if tok := tc.Params.get("app_auth_token"); tok != "" {
 				c = c.WithAppAuthToken(tok)
@@ -76,7 +83,7 @@ func TestClientSignKAT(t *testing.T) {
 					text = append(text, param{p.key, p.value})
 				}
 			}
-			s, err := c.sign(tc.Params.get("method"), []byte(tc.Params.get("biz_content")), text)
+			s, err := c.sign(tc.Params.get("method"), []byte(biz), text)
 			require.NoError(t, err)
 
 			u, err := url.Parse(s.url)
@@ -102,6 +109,9 @@ func TestClientSignKAT(t *testing.T) {
 				assert.False(t, seen[d] || q.Has(d), "dropped param %s was sent", d)
 			}
 			assert.False(t, strings.Contains(s.url, "app_auth_token"), "token in URL")
+			for _, k := range []string{"app_cert_sn", "alipay_root_cert_sn", "encrypt_type"} {
+				assert.Equal(t, tc.Params.get(k), q.Get(k), "%s belongs in the URL", k)
+			}
 		})
 	}
 }

@@ -45,14 +45,30 @@ func deref(s *string) string {
 // responseKATClient builds the client a response KAT case describes.
 func responseKATClient(t *testing.T, tc responseKAT) *Client {
 	t.Helper()
-	opts := []Option{WithPrivateKey(readTestdata(t, "keys/app_private_pkcs8.pem")), WithGatewayURL(testGW)}
-	if tc.Mode != "public_key" || tc.AESKey != "" {
-		t.Skip("certificate mode and AES cases run in their own tests")
-	}
-	opts = append(opts, WithAlipayPublicKeyFile("testdata/"+tc.PublicKey))
-	c, err := NewClient(testAppID, opts...)
+	c, err := NewClient(testAppID, responseKATOptions(tc)...)
 	require.NoError(t, err)
 	return c
+}
+
+// responseKATOptions are the options of the client a case describes. In
+// certificate mode the app certificate is the generated one and the clock
+// is certTestTime, when every generated certificate but the expired one is
+// valid.
+func responseKATOptions(tc responseKAT) []Option {
+	opts := []Option{WithPrivateKeyFile("testdata/keys/app_private_pkcs8.pem"), WithGatewayURL(testGW)}
+	switch tc.Mode {
+	case "cert":
+		opts = append(opts, WithClock(certClock),
+			WithAppCertFile("testdata/certs/app_cert_public_key.crt"),
+			WithAlipayCertFile("testdata/"+tc.AlipayCert),
+			WithAlipayRootCertFile("testdata/"+tc.AlipayRootCert))
+	default:
+		opts = append(opts, WithAlipayPublicKeyFile("testdata/"+tc.PublicKey))
+	}
+	if tc.AESKey != "" {
+		opts = append(opts, WithAESKey(tc.AESKey))
+	}
+	return opts
 }
 
 // checkResponseKAT asserts the outcome of readResponse against a case.
@@ -98,8 +114,9 @@ func checkResponseKAT(t *testing.T, tc responseKAT, expect, reason string, res *
 	}
 }
 
-// TestResponseVerifyKAT runs every public-key-mode case of
-// response_verify.json through the client's response pipeline.
+// TestResponseVerifyKAT runs every case of response_verify.json (public-key
+// mode, certificate mode without rotation, AES) through the client's
+// response pipeline.
 func TestResponseVerifyKAT(t *testing.T) {
 	for _, tc := range loadKAT[responseKAT](t, "response_verify") {
 		t.Run(tc.Name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package alipay
 import (
 	"context"
 	"crypto/rsa"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,8 @@ import (
 	"net/url"
 	"os"
 	"time"
+
+	"github.com/isvkit/alipay/internal/certsn"
 )
 
 // Gateways of the Alipay Open Platform (protocol.md §10).
@@ -40,6 +43,13 @@ type config struct {
 	timeoutSet bool
 	logger     *slog.Logger
 	clock      func() time.Time
+
+	// Certificate mode (cert.go) and AES (aes.go).
+	appCert    *leafCert
+	alipayCert *leafCert
+	rootBundle *rootBundle
+	rotation   bool
+	aesKey     secret // raw AES key; "" when off
 }
 
 // WithPrivateKey sets the app private key (应用私钥) used to sign requests:
@@ -190,3 +200,165 @@ type restyDiscard struct{}
 func (restyDiscard) Errorf(string, ...any) {}
 func (restyDiscard) Warnf(string, ...any)  {}
 func (restyDiscard) Debugf(string, ...any) {}
+
+// WithAppCert switches to certificate mode (公钥证书模式) and sets the app
+// public-key certificate (应用公钥证书, appCertPublicKey_<appid>.crt): PEM, or
+// DER of one certificate. Its first certificate gives app_cert_sn and must
+// hold the public key of the app private key. Certificate mode also needs
+// [WithAlipayCert] and [WithAlipayRootCert], and excludes
+// [WithAlipayPublicKey].
+func WithAppCert(cert []byte) Option {
+	return func(c *config) (err error) {
+		c.appCert, err = loadLeafCert("WithAppCert", cert)
+		return err
+	}
+}
+
+// WithAppCertFile is [WithAppCert] reading the certificate from a file.
+func WithAppCertFile(path string) Option {
+	return func(c *config) error {
+		data, err := readKeyFile("WithAppCertFile", path)
+		if err != nil {
+			return err
+		}
+		c.appCert, err = loadLeafCert("WithAppCertFile", data)
+		return err
+	}
+}
+
+// WithAlipayCert sets, in certificate mode, the Alipay public-key
+// certificate (支付宝公钥证书, alipayCertPublicKey_RSA2.crt). The file may
+// hold the leaf and its issuer; the first certificate counts: its SN is the
+// alipay_cert_sn responses must name, and its key verifies them and
+// notifications. It is pinned as given: its validity and chain are not
+// checked (a wrong certificate shows up as "unknown_cert_sn" on the first
+// response).
+func WithAlipayCert(cert []byte) Option {
+	return func(c *config) (err error) {
+		c.alipayCert, err = loadLeafCert("WithAlipayCert", cert)
+		return err
+	}
+}
+
+// WithAlipayCertFile is [WithAlipayCert] reading the certificate from a file.
+func WithAlipayCertFile(path string) Option {
+	return func(c *config) error {
+		data, err := readKeyFile("WithAlipayCertFile", path)
+		if err != nil {
+			return err
+		}
+		c.alipayCert, err = loadLeafCert("WithAlipayCertFile", data)
+		return err
+	}
+}
+
+// WithAlipayRootCert sets, in certificate mode, the Alipay root certificate
+// bundle (支付宝根证书, alipayRootCert.crt). alipay_root_cert_sn joins the SNs
+// of its RSA-signed roots in file order, as the Java SDK does; roots Go
+// cannot parse (the SM2 root) are skipped. Its parsable roots are the only
+// trust anchors of [WithCertRotation].
+func WithAlipayRootCert(bundle []byte) Option {
+	return func(c *config) (err error) {
+		c.rootBundle, err = loadRootBundle("WithAlipayRootCert", bundle)
+		return err
+	}
+}
+
+// WithAlipayRootCertFile is [WithAlipayRootCert] reading the bundle from a
+// file.
+func WithAlipayRootCertFile(path string) Option {
+	return func(c *config) error {
+		data, err := readKeyFile("WithAlipayRootCertFile", path)
+		if err != nil {
+			return err
+		}
+		c.rootBundle, err = loadRootBundle("WithAlipayRootCertFile", data)
+		return err
+	}
+}
+
+// WithCertRotation turns automatic Alipay certificate rotation on or off
+// (default off). Off, a response naming an alipay_cert_sn other than the
+// configured certificate's fails with a [VerifyError] at step
+// "unknown_cert_sn" naming the SN, and the operator installs the new
+// certificate. On, the client downloads that certificate once
+// (alipay.open.app.alipaycert.download, concurrent callers share the
+// download) and trusts it only if it is the certificate with that SN, is
+// valid now, chains to the [WithAlipayRootCert] bundle and holds an RSA key
+// of at least 2048 bits; otherwise the step is "cert_not_trusted" or
+// "cert_expired". Accepted keys are kept for the client's life and also
+// verify notifications. A failed SN is not downloaded again for a minute,
+// and at most 16 SNs can be failed or pending at once, so forged SNs cannot
+// make the client flood the gateway. Needs certificate mode.
+func WithCertRotation(on bool) Option {
+	return func(c *config) error {
+		c.rotation = on
+		return nil
+	}
+}
+
+// WithAESKey turns on content encryption (接口内容加密, encrypt_type=AES)
+// with the AES key from the open platform console, Base64 as shown there
+// (16, 24 or 32 bytes once decoded). Every biz_content is then encrypted
+// (AES-CBC, zero IV, PKCS#7) before signing, encrypt_type=AES is sent, and
+// encrypted responses are decrypted after their signature is verified.
+// Upload calls (multipart: mini-program base info modify, field apply) have
+// no biz_content and are sent unencrypted, as in the official SDKs. The key
+// never appears in errors or logs.
+func WithAESKey(key string) Option {
+	return func(c *config) (err error) {
+		c.aesKey, err = parseAESKey("WithAESKey", key)
+		return err
+	}
+}
+
+// leafCert is the first certificate of an app or Alipay certificate file.
+type leafCert struct {
+	sn  string
+	key *rsa.PublicKey
+}
+
+// rootBundle is the Alipay root certificate file: its SN and, as trust
+// anchors for rotation, every root Go can parse.
+type rootBundle struct {
+	sn    string
+	roots *x509.CertPool
+}
+
+// loadLeafCert reads the first certificate of a certificate file; it must
+// hold an RSA key of at least 2048 bits. Errors name the option, never
+// content.
+func loadLeafCert(option string, data []byte) (*leafCert, error) {
+	certs, err := certsn.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("alipay: %s: %w", option, err)
+	}
+	first := certs[0]
+	if first.X509 == nil {
+		return nil, fmt.Errorf("alipay: %s: the first certificate (signature algorithm %s) cannot be parsed", option, first.SignatureOID)
+	}
+	key, err := checkPublicKey(option, first.X509.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	return &leafCert{sn: first.SN, key: key}, nil
+}
+
+// loadRootBundle reads the Alipay root certificate file (alipayRootCert.crt).
+func loadRootBundle(option string, data []byte) (*rootBundle, error) {
+	certs, err := certsn.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("alipay: %s: %w", option, err)
+	}
+	sn, err := certsn.RootSN(certs)
+	if err != nil {
+		return nil, fmt.Errorf("alipay: %s: %w", option, err)
+	}
+	pool := x509.NewCertPool()
+	for _, c := range certs {
+		if c.X509 != nil {
+			pool.AddCert(c.X509)
+		}
+	}
+	return &rootBundle{sn: sn, roots: pool}, nil
+}

@@ -64,9 +64,9 @@ func (c *Client) readResponse(ctx context.Context, method string, status int, h 
 		}
 		return nil, fail("missing_sign", env.Value)
 	}
-	key, step := c.alipayKeyFor(ctx, env.CertSN)
-	if step != "" {
-		return nil, fail(step, nil)
+	key, err := c.alipayKeyFor(ctx, method, env.CertSN)
+	if err != nil {
+		return nil, err
 	}
 	sig, ok := decodeSign(env.Sign)
 	if !ok {
@@ -111,16 +111,25 @@ func verifyNode(key *rsa.PublicKey, raw, sig []byte) ([]byte, bool) {
 }
 
 // alipayKeyFor returns the Alipay public key that must have signed a
-// response naming certSN, or the failed step. In public-key mode the
-// configured key is the only one and certSN is ignored.
-func (c *Client) alipayKeyFor(ctx context.Context, certSN string) (*rsa.PublicKey, string) {
-	_ = ctx
-	return c.core.alipayKey, ""
+// response of method naming certSN, or a *VerifyError (possibly wrapped
+// with detail). In public-key mode the configured key is the only one and
+// certSN is ignored; certificate mode is cert.go's certKey.
+func (c *Client) alipayKeyFor(ctx context.Context, method, certSN string) (*rsa.PublicKey, error) {
+	if c.core.certs == nil {
+		return c.core.alipayKey, nil
+	}
+	return c.certKey(ctx, method, certSN)
 }
 
 // notifyKeys returns the Alipay public keys a notification may be signed
-// with: the configured key in public-key mode.
-func (k *core) notifyKeys() []*rsa.PublicKey { return []*rsa.PublicKey{k.alipayKey} }
+// with: the configured key in public-key mode; in certificate mode the
+// configured certificate's key followed by accepted rotated ones.
+func (k *core) notifyKeys() []*rsa.PublicKey {
+	if k.certs == nil {
+		return []*rsa.PublicKey{k.alipayKey}
+	}
+	return k.certs.keys()
+}
 
 // apiError builds the *APIError of a failure node.
 func (c *Client) apiError(method string, node []byte, trace string, verified bool) error {
@@ -151,7 +160,9 @@ func (c *Client) snippet(b []byte) string {
 
 // metaSetter is implemented by every response type through its embedded
 // ResponseMeta.
-type metaSetter interface{ setMeta(traceID string, raw json.RawMessage) }
+type metaSetter interface {
+	setMeta(traceID string, raw json.RawMessage)
+}
 
 func (m *ResponseMeta) setMeta(traceID string, raw json.RawMessage) { m.TraceID, m.Raw = traceID, raw }
 
