@@ -76,7 +76,7 @@ type VerifyError struct {
 	// "unknown_cert_sn", "cert_not_trusted", "cert_expired",
 	// "malformed_sign", "bad_signature", "decrypt", and for notifications
 	// "duplicate_param", "sign_type_mismatch", "app_id_mismatch",
-	// "stale_timestamp".
+	// "missing_field", "bad_timestamp", "stale_timestamp".
 	Step string
 	// Content is the string whose signature was checked (at most 512 bytes,
 	// with any app_auth_token redacted), so a failure can be diagnosed

@@ -1,0 +1,398 @@
+package alipay
+
+import (
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"net/url"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// notifyKAT is one case of testdata/kat/notify_verify.json.
+type notifyKAT struct {
+	Name        string      `json:"name"`
+	PublicKey   string      `json:"public_key"`
+	ClientAppID string      `json:"client_app_id"`
+	RawBody     string      `json:"raw_body"`
+	Params      [][2]string `json:"params"`
+	V1Content   *string     `json:"v1_content"`
+	Sign        *string     `json:"sign"`
+	Expect      string      `json:"expect"`
+	Reason      string      `json:"reason"`
+	Checks      *struct {
+		V1RSA2 *bool `json:"v1_rsa2"`
+	} `json:"checks"`
+}
+
+// values returns the case's params as url.Values, duplicates kept.
+func (k notifyKAT) values() url.Values {
+	v := url.Values{}
+	for _, p := range k.Params {
+		v.Add(p[0], p[1])
+	}
+	return v
+}
+
+// isMessage reports whether the case is a message-service message (it has
+// the fields the SDK requires after verification).
+func (k notifyKAT) isMessage() bool {
+	v := k.values()
+	return v.Get("notify_id") != "" && v.Get("msg_method") != "" && v.Get("utc_timestamp") != ""
+}
+
+// clock returns the instant the case's message was sent, or fixedTime.
+func (k notifyKAT) clock() func() time.Time {
+	at := fixedTime
+	if ts, ok := parseUTCTimestamp(k.values().Get("utc_timestamp")); ok {
+		at = ts
+	}
+	return func() time.Time { return at }
+}
+
+// katNotifyClient returns the client a case describes: its Alipay public
+// key, its app id, and a clock at the message's utc_timestamp.
+func katNotifyClient(t testing.TB, k notifyKAT, opts ...Option) *Client {
+	t.Helper()
+	base := []Option{
+		WithPrivateKey(readTestdata(t, "keys/app_private_pkcs8.pem")),
+		WithAlipayPublicKey(readTestdata(t, k.PublicKey)),
+		WithClock(k.clock()),
+		WithGatewayURL(testGW),
+	}
+	c, err := NewClient(k.ClientAppID, append(base, opts...)...)
+	require.NoError(t, err)
+	return c
+}
+
+// testNotifySigner loads the Alipay-side test key that signs generated
+// notifications (its public key is in baseOptions).
+func testNotifySigner(t testing.TB) *rsa.PrivateKey {
+	t.Helper()
+	block, _ := pem.Decode(readTestdata(t, "keys/alipay_test_private_pkcs8.pem"))
+	require.NotNil(t, block)
+	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	require.NoError(t, err)
+	return key.(*rsa.PrivateKey)
+}
+
+// signNotification signs params as Alipay does (V1 content: every param but
+// sign and sign_type, sorted, k=v joined by '&', empties kept; SHA256withRSA)
+// and returns them with sign and sign_type=RSA2 added. It is written apart
+// from v1Content on purpose; the KATs pin both.
+func signNotification(t testing.TB, key *rsa.PrivateKey, params map[string]string) url.Values {
+	t.Helper()
+	digest := sha256.Sum256([]byte(joinV1(params)))
+	sig, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, digest[:])
+	require.NoError(t, err)
+	v := url.Values{}
+	for k, val := range params {
+		v.Set(k, val)
+	}
+	v.Set("sign_type", "RSA2")
+	v.Set("sign", base64.StdEncoding.EncodeToString(sig))
+	return v
+}
+
+// joinV1 is the test's own V1 content: every param but sign and sign_type,
+// sorted by key, k=v joined by '&', empty values kept.
+func joinV1(params map[string]string) string {
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		if k != "sign" && k != "sign_type" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + params[k]
+	}
+	return strings.Join(parts, "&")
+}
+
+// fieldChangedParams returns the unsigned params of a field.changed message
+// sent at fixedTime to testAppID.
+func fieldChangedParams(notifyID string) map[string]string {
+	return map[string]string{
+		"notify_id":     notifyID,
+		"utc_timestamp": "1716182055000",
+		"msg_method":    methodAppAPIFieldChanged,
+		"app_id":        testAppID,
+		"version":       "1.1",
+		"charset":       "UTF-8",
+		"biz_content":   `{"user_app_id":"2021004000000002","api_name":"getPhoneNumber","field_name":"mobile","status":"reject","reason":"演示视频未展示授权流程","package_code":"20180927110154092444","extra":1}`,
+	}
+}
+
+// newNotifyClient returns a test client (testAppID, the test Alipay key,
+// fixedClock).
+func newNotifyClient(t testing.TB, opts ...Option) *Client {
+	t.Helper()
+	c, err := NewClient(testAppID, append(baseOptions(t), opts...)...)
+	require.NoError(t, err)
+	return c
+}
+
+func TestNotifyKATVerify(t *testing.T) {
+	t.Parallel()
+	for _, k := range loadKAT[notifyKAT](t, "notify_verify") {
+		t.Run(k.Name, func(t *testing.T) {
+			t.Parallel()
+			params := k.values()
+			if k.V1Content != nil {
+				flat := map[string]string{}
+				for key := range params {
+					flat[key] = params.Get(key)
+				}
+				assert.Equal(t, *k.V1Content, string(v1Content(flat)), "V1 content")
+			}
+			c := katNotifyClient(t, k)
+			n, err := c.VerifyNotification(params)
+			switch {
+			case k.Expect == "verified" && k.isMessage():
+				require.NoError(t, err)
+				assertNotificationFrom(t, params, n)
+			case k.Expect == "verified":
+				// Signature and app_id verified (the KAT's verdict); a trade
+				// notification lacks the message-service fields.
+				var ve *VerifyError
+				require.ErrorAs(t, err, &ve)
+				assert.Equal(t, "missing_field", ve.Step)
+				assert.Nil(t, n)
+			default:
+				require.ErrorIs(t, err, ErrSignature)
+				var ve *VerifyError
+				require.ErrorAs(t, err, &ve)
+				assert.Equal(t, k.Reason, ve.Step)
+				assert.Nil(t, n)
+				if k.V1Content != nil {
+					assert.Equal(t, truncate(*k.V1Content, maxErrorSnippet), ve.Content)
+				}
+				if k.Sign != nil && *k.Sign != "" {
+					assert.NotContains(t, err.Error(), *k.Sign)
+				}
+			}
+		})
+	}
+}
+
+// assertNotificationFrom checks that n holds params (minus sign, sign_type).
+func assertNotificationFrom(t *testing.T, params url.Values, n *Notification) {
+	t.Helper()
+	require.NotNil(t, n)
+	assert.Equal(t, params.Get("notify_id"), n.NotifyID)
+	assert.Equal(t, params.Get("msg_method"), n.MsgMethod)
+	assert.Equal(t, params.Get("app_id"), n.AppID)
+	assert.Equal(t, params.Get("version"), n.Version)
+	assert.Equal(t, params.Get("charset"), n.Charset)
+	assert.Equal(t, params.Get("msg_type"), n.MsgType)
+	assert.Equal(t, params.Get("msg_app_id"), n.MsgAppID)
+	assert.Equal(t, params.Get("encrypt_type"), n.EncryptType)
+	assert.Equal(t, params.Get("biz_content"), n.BizContent)
+	ts, ok := parseUTCTimestamp(params.Get("utc_timestamp"))
+	require.True(t, ok)
+	assert.True(t, ts.Equal(n.UTCTimestamp))
+	want := map[string]string{}
+	for k := range params {
+		if k != "sign" && k != "sign_type" {
+			want[k] = params.Get(k)
+		}
+	}
+	assert.Equal(t, want, n.Params)
+}
+
+func TestVerifyNotificationCases(t *testing.T) {
+	t.Parallel()
+	key := testNotifySigner(t)
+	signed := func(edit func(map[string]string)) url.Values {
+		p := fieldChangedParams("2024052000262171013056307524601001")
+		if edit != nil {
+			edit(p)
+		}
+		return signNotification(t, key, p)
+	}
+	cases := []struct {
+		name   string
+		params url.Values
+		opts   []NotifyOption
+		clock  time.Time
+		step   string // "" = verified
+	}{
+		{name: "valid", params: signed(nil)},
+		{name: "valid_ms_ahead_within_skew", params: signed(nil), clock: fixedTime.Add(-4 * time.Minute)},
+		{name: "valid_at_window_edge", params: signed(nil), clock: fixedTime.Add(DefaultNotifyMaxAge)},
+		{name: "tampered_value", params: func() url.Values {
+			v := signed(nil)
+			v.Set("biz_content", strings.Replace(v.Get("biz_content"), "reject", "agree", 1))
+			return v
+		}(), step: "bad_signature"},
+		{name: "tampered_signature", params: func() url.Values {
+			v := signed(nil)
+			s := []byte(v.Get("sign"))
+			s[10] ^= 1
+			v.Set("sign", string(s))
+			return v
+		}(), step: "bad_signature"},
+		{name: "sign_plus_became_space", params: func() url.Values {
+			v := signed(nil)
+			v.Set("sign", "ab c"+v.Get("sign")[4:])
+			return v
+		}(), step: "malformed_sign"},
+		{name: "url_safe_sign", params: func() url.Values {
+			v := signed(nil)
+			v.Set("sign", strings.NewReplacer("+", "-", "/", "_").Replace(v.Get("sign"))+"x")
+			return v
+		}(), step: "malformed_sign"},
+		{name: "wrong_sign_type", params: func() url.Values { v := signed(nil); v.Set("sign_type", "RSA"); return v }(), step: "sign_type_mismatch"},
+		{name: "lower_case_sign_type", params: func() url.Values { v := signed(nil); v.Set("sign_type", "rsa2"); return v }(), step: "sign_type_mismatch"},
+		{name: "empty_sign_type", params: func() url.Values { v := signed(nil); v.Set("sign_type", ""); return v }(), step: "sign_type_mismatch"},
+		{name: "missing_sign", params: func() url.Values { v := signed(nil); v.Del("sign"); return v }(), step: "missing_sign"},
+		{name: "duplicate", params: func() url.Values { v := signed(nil); v.Add("app_id", testAppID); return v }(), step: "duplicate_param"},
+		{name: "wrong_app_id", params: signed(func(p map[string]string) { p["app_id"] = "2021000000000099" }), step: "app_id_mismatch"},
+		{name: "missing_app_id", params: signed(func(p map[string]string) { delete(p, "app_id") }), step: "app_id_mismatch"},
+		{name: "configured_app_id", params: signed(func(p map[string]string) { p["app_id"] = "2021000000000099" }),
+			opts: []NotifyOption{WithNotifyAppIDs("2021000000000099")}},
+		{name: "missing_notify_id", params: signed(func(p map[string]string) { delete(p, "notify_id") }), step: "missing_field"},
+		{name: "empty_msg_method", params: signed(func(p map[string]string) { p["msg_method"] = "" }), step: "missing_field"},
+		{name: "missing_utc_timestamp", params: signed(func(p map[string]string) { delete(p, "utc_timestamp") }), step: "missing_field"},
+		{name: "seconds_timestamp", params: signed(func(p map[string]string) { p["utc_timestamp"] = "1716182055" }), step: "bad_timestamp"},
+		{name: "signed_timestamp", params: signed(func(p map[string]string) { p["utc_timestamp"] = "-716182055000" }), step: "bad_timestamp"},
+		{name: "stale", params: signed(nil), clock: fixedTime.Add(DefaultNotifyMaxAge + time.Second), step: "stale_timestamp"},
+		{name: "stale_custom_window", params: signed(nil), clock: fixedTime.Add(10 * time.Minute),
+			opts: []NotifyOption{WithNotifyMaxAge(5 * time.Minute)}, step: "stale_timestamp"},
+		{name: "future", params: signed(nil), clock: fixedTime.Add(-notifyClockSkew - time.Second), step: "stale_timestamp"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			clock := fixedTime
+			if !tc.clock.IsZero() {
+				clock = tc.clock
+			}
+			c := newNotifyClient(t, WithClock(func() time.Time { return clock }))
+			n, err := c.VerifyNotification(tc.params, tc.opts...)
+			if tc.step == "" {
+				require.NoError(t, err)
+				assertNotificationFrom(t, tc.params, n)
+				return
+			}
+			require.ErrorIs(t, err, ErrSignature)
+			var ve *VerifyError
+			require.ErrorAs(t, err, &ve)
+			assert.Equal(t, tc.step, ve.Step)
+			assert.Nil(t, n)
+			if s := tc.params.Get("sign"); len(s) > 20 {
+				assert.NotContains(t, err.Error(), s[:20])
+			}
+		})
+	}
+}
+
+func TestVerifyNotificationErrorMethod(t *testing.T) {
+	t.Parallel()
+	c := newNotifyClient(t)
+	_, err := c.VerifyNotification(url.Values{"msg_method": {methodAppAPIFieldChanged}})
+	var ve *VerifyError
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, methodAppAPIFieldChanged, ve.Method)
+	assert.Equal(t, "missing_sign", ve.Step)
+	_, err = c.VerifyNotification(url.Values{"msg_method": {"evil\nlog line"}})
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, "notification", ve.Method)
+	_, err = c.VerifyNotification(nil)
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, "missing_sign", ve.Step)
+}
+
+func TestVerifyNotificationOptions(t *testing.T) {
+	t.Parallel()
+	c := newNotifyClient(t)
+	bad := map[string]NotifyOption{
+		"nil":            nil,
+		"empty app id":   WithNotifyAppIDs(""),
+		"app id space":   WithNotifyAppIDs("20 21"),
+		"zero max age":   WithNotifyMaxAge(0),
+		"huge max age":   WithNotifyMaxAge(31 * 24 * time.Hour),
+		"small body":     WithNotifyMaxBytes(10),
+		"huge body":      WithNotifyMaxBytes(1 << 30),
+		"nil store":      WithDedupeStore(nil),
+		"zero lease":     WithNotifyLease(0),
+		"too long lease": WithNotifyLease(2 * time.Hour),
+	}
+	for name, opt := range bad {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := c.VerifyNotification(url.Values{}, opt)
+			require.Error(t, err)
+			assert.True(t, strings.HasPrefix(err.Error(), "alipay: "), err.Error())
+		})
+	}
+}
+
+func TestAppAPIFieldChanged(t *testing.T) {
+	t.Parallel()
+	n := &Notification{NotifyID: "n1", MsgMethod: methodAppAPIFieldChanged, Charset: "utf-8",
+		BizContent: fieldChangedParams("x")["biz_content"]}
+	ev, err := n.AppAPIFieldChanged()
+	require.NoError(t, err)
+	assert.Equal(t, AppAPIFieldChanged{AuthFieldDTO{
+		UserAppID: "2021004000000002", APIName: "getPhoneNumber", FieldName: "mobile",
+		PackageCode: "20180927110154092444", Status: AuthFieldStatusReject, StatusRaw: "reject",
+		Reason: "演示视频未展示授权流程",
+	}}, *ev)
+
+	var none *Notification
+	_, err = none.AppAPIFieldChanged()
+	require.Error(t, err)
+
+	unknown := *n
+	unknown.BizContent = `{"status":"Pending"}`
+	ev, err = unknown.AppAPIFieldChanged()
+	require.NoError(t, err)
+	assert.Equal(t, AuthFieldStatusUnknown, ev.Status)
+	assert.Equal(t, "Pending", ev.StatusRaw)
+
+	bad := map[string]func(*Notification){
+		"other method": func(n *Notification) { n.MsgMethod = "alipay.open.mini.version.audit.passed" },
+		"array":        func(n *Notification) { n.BizContent = `[` + n.BizContent + `]` },
+		"string":       func(n *Notification) { n.BizContent = `"x"` },
+		"number":       func(n *Notification) { n.BizContent = `1` },
+		"empty":        func(n *Notification) { n.BizContent = `` },
+		"two objects":  func(n *Notification) { n.BizContent = `{}{}` },
+		"truncated":    func(n *Notification) { n.BizContent = n.BizContent[:20] },
+		"wrong type":   func(n *Notification) { n.BizContent = `{"status":1}` },
+		"encrypted":    func(n *Notification) { n.EncryptType = "AES"; n.BizContent = "c2VjcmV0" },
+		"gbk":          func(n *Notification) { n.Charset = "GBK" },
+	}
+	for name, edit := range bad {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			m := *n
+			edit(&m)
+			ev, err := m.AppAPIFieldChanged()
+			require.Error(t, err)
+			assert.Nil(t, ev)
+			assert.True(t, strings.HasPrefix(err.Error(), "alipay: notification n1: "), err.Error())
+		})
+	}
+}
+
+func TestParseUTCTimestamp(t *testing.T) {
+	t.Parallel()
+	ts, ok := parseUTCTimestamp("1716182055123")
+	require.True(t, ok)
+	assert.Equal(t, int64(1716182055123), ts.UnixMilli())
+	for _, s := range []string{"", "171618205512", "17161820551234", "171618205512a", "+716182055123", " 716182055123", "１716182055123"} {
+		_, ok := parseUTCTimestamp(s)
+		assert.False(t, ok, s)
+	}
+}

@@ -1,0 +1,296 @@
+package alipay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"time"
+	"unicode/utf8"
+)
+
+// Acknowledgements Alipay understands: exactly "success" stops its retries,
+// anything else (we send "fail") makes it deliver the message again.
+const (
+	ackSuccess = "success"
+	ackFail    = "fail"
+)
+
+// storeCallTimeout bounds each call to the dedupe store.
+const storeCallTimeout = 10 * time.Second
+
+// WithNotifyMaxBytes bounds the request body [Client.NotifyHandler] reads
+// (default [DefaultNotifyMaxBytes], 64 KiB); a larger body is answered 413.
+// n must lie in [1 KiB, 10 MiB].
+func WithNotifyMaxBytes(n int64) NotifyOption {
+	return func(c *notifyConfig) error {
+		if n < 1<<10 || n > 10<<20 {
+			return fmt.Errorf("alipay: WithNotifyMaxBytes: %d is not in [1024, 10485760]", n)
+		}
+		c.maxBytes = n
+		return nil
+	}
+}
+
+// WithDedupeStore makes [Client.NotifyHandler] deduplicate through s
+// instead of a fresh [MemoryDedupeStore] of its own. Share one store (Redis,
+// a database) between every replica that receives the same app's messages.
+func WithDedupeStore(s DedupeStore) NotifyOption {
+	return func(c *notifyConfig) error {
+		if s == nil {
+			return errors.New("alipay: WithDedupeStore: nil store")
+		}
+		c.store = s
+		return nil
+	}
+}
+
+// WithNotifyLease sets how long [Client.NotifyHandler] claims a notify_id
+// while the user's function runs (default [DefaultNotifyLease]). The
+// function's ctx is cancelled when the lease ends, because a retry may then
+// claim the same message. If the process dies mid-way, the message can be
+// processed again once the lease has passed. Keep it well above fn's usual
+// run time; d must lie in (0, 1h].
+func WithNotifyLease(d time.Duration) NotifyOption {
+	return func(c *notifyConfig) error {
+		if d <= 0 || d > time.Hour {
+			return fmt.Errorf("alipay: WithNotifyLease: %v is not in (0, 1h]", d)
+		}
+		c.lease = d
+		return nil
+	}
+}
+
+// NotifyHandler returns the http.Handler of the app gateway (应用网关): it
+// receives Alipay's message-service notifications, verifies each one with
+// [Client.VerifyNotification], and calls fn with every verified message,
+// whatever its msg_method (decode field.changed with
+// [Notification.AppAPIFieldChanged]).
+//
+// Requests: only POST (else 405) with an application/x-www-form-urlencoded
+// body (else 415) of at most [WithNotifyMaxBytes] (else 413). The form is
+// decoded once, body and URL query merged. A message that fails verification
+// is answered 400 and fn is not called.
+//
+// Delivery is at least once: Alipay delivers a message again until it reads
+// the body "success". The handler answers "success" only when fn returned
+// nil for this notify_id, now or before; it answers "fail" when fn returned
+// an error or panicked (the panic is recovered and logged), when the dedupe
+// store failed, and while another call holds the message. So:
+//
+//   - fn is called only for verified, fresh messages, and never without a
+//     claim on the notify_id in the dedupe store ([WithDedupeStore]; by
+//     default an in-memory [MemoryDedupeStore] of this handler only);
+//   - a notify_id whose fn call returned nil is not passed to fn again while
+//     the store remembers it: for the replay window ([WithNotifyMaxAge]) plus
+//     ten minutes, longer than any replay is accepted, so every replay is
+//     either deduplicated or refused as stale;
+//   - a failed or panicking fn is released at once and runs again on
+//     Alipay's retry; a crashed process is retried after the lease
+//     ([WithNotifyLease]);
+//   - fn may still see a message twice: when its process dies after fn
+//     returned but before the store recorded it, when the in-memory store is
+//     lost (restart) or full, or when two replicas do not share a store.
+//     Make fn idempotent.
+//
+// If recording a processed id fails, the handler logs a warning and still
+// answers "success": the work is done, and "fail" would only cause a retry
+// that the lost record can no longer recognise.
+//
+// fn gets the request's ctx, cancelled when the lease ends. Rejections are
+// logged at Warn through the client's logger with the reason, notify_id and
+// msg_method; never the form, the content or the signature. An invalid
+// option or a nil fn makes every request fail with 500 and an Error log.
+func (c *Client) NotifyHandler(fn func(ctx context.Context, n *Notification) error, opts ...NotifyOption) http.Handler {
+	cfg, err := newNotifyConfig(opts)
+	if err == nil && fn == nil {
+		err = errors.New("alipay: NotifyHandler: nil function")
+	}
+	if err == nil && cfg.store == nil {
+		cfg.store = NewMemoryDedupeStore(0)
+	}
+	h := &notifyHandler{c: c, cfg: cfg, fn: fn, err: err}
+	if err != nil {
+		c.core.logger.LogAttrs(context.Background(), slog.LevelError, "alipay: notification handler misconfigured", slog.String("error", err.Error()))
+	}
+	return h
+}
+
+// notifyHandler is the http.Handler of NotifyHandler.
+type notifyHandler struct {
+	c   *Client
+	cfg notifyConfig
+	fn  func(ctx context.Context, n *Notification) error
+	err error // configuration error: every request fails
+}
+
+// ServeHTTP implements http.Handler.
+func (h *notifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if h.err != nil {
+		h.log(ctx, slog.LevelError, "alipay: notification handler misconfigured", slog.String("error", h.err.Error()))
+		h.reply(ctx, w, http.StatusInternalServerError, ackFail)
+		return
+	}
+	params, status, reason := h.readForm(w, r)
+	if status != 0 {
+		h.log(ctx, slog.LevelWarn, "alipay: notification request refused", slog.String("reason", reason), slog.Int("status", status))
+		if status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", http.MethodPost)
+		}
+		h.reply(ctx, w, status, ackFail)
+		return
+	}
+	n, err := h.c.verifyNotification(params, &h.cfg)
+	if err != nil {
+		var ve *VerifyError
+		step := "invalid"
+		if errors.As(err, &ve) {
+			step = ve.Step
+		}
+		h.log(ctx, slog.LevelWarn, "alipay: notification rejected", slog.String("reason", step),
+			slog.String("notify_id", logNotifyID(params.Get("notify_id"))), slog.String("msg_method", logMethod(params.Get("msg_method"))))
+		h.reply(ctx, w, http.StatusBadRequest, ackFail)
+		return
+	}
+	status, ack := h.process(ctx, n)
+	h.reply(ctx, w, status, ack)
+}
+
+// readForm checks the request and decodes its parameters once. A non-zero
+// status refuses the request, with a reason for the log.
+func (h *notifyHandler) readForm(w http.ResponseWriter, r *http.Request) (url.Values, int, string) {
+	if r.Method != http.MethodPost {
+		return nil, http.StatusMethodNotAllowed, "method_not_allowed"
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, http.StatusUnsupportedMediaType, "unsupported_media_type"
+	}
+	if r.ContentLength > h.cfg.maxBytes {
+		return nil, http.StatusRequestEntityTooLarge, "body_too_large"
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.maxBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, http.StatusRequestEntityTooLarge, "body_too_large"
+		}
+		return nil, http.StatusBadRequest, "body_read_error"
+	}
+	params, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, http.StatusBadRequest, "malformed_form"
+	}
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, http.StatusBadRequest, "malformed_query"
+	}
+	for k, vs := range query {
+		params[k] = append(params[k], vs...) // a key in both becomes duplicate_param
+	}
+	return params, 0, ""
+}
+
+// process deduplicates n and runs fn under a claim; it returns the HTTP
+// status and the acknowledgement to send.
+func (h *notifyHandler) process(ctx context.Context, n *Notification) (int, string) {
+	attrs := []slog.Attr{slog.String("notify_id", logNotifyID(n.NotifyID)), slog.String("msg_method", logMethod(n.MsgMethod))}
+	store := h.cfg.store
+	claimCtx, cancel := context.WithTimeout(ctx, storeCallTimeout)
+	state, err := store.Claim(claimCtx, n.NotifyID, h.cfg.lease)
+	cancel()
+	switch {
+	case err != nil:
+		h.log(ctx, slog.LevelError, "alipay: notification dedupe store failed", append(attrs, slog.String("op", "claim"), slog.String("error", err.Error()))...)
+		return http.StatusServiceUnavailable, ackFail
+	case state == AlreadyDone:
+		h.log(ctx, slog.LevelDebug, "alipay: notification already processed", attrs...)
+		return http.StatusOK, ackSuccess
+	case state == InProgress:
+		h.log(ctx, slog.LevelInfo, "alipay: notification in progress elsewhere", attrs...)
+		return http.StatusConflict, ackFail
+	case state != Claimed:
+		h.log(ctx, slog.LevelError, "alipay: notification dedupe store failed", append(attrs, slog.String("op", "claim"), slog.String("error", "invalid claim state "+state.String()))...)
+		return http.StatusServiceUnavailable, ackFail
+	}
+	// Store writes after fn must happen even if Alipay hung up meanwhile.
+	detached := context.WithoutCancel(ctx)
+	if err := h.call(ctx, n, attrs); err != nil {
+		rctx, cancel := context.WithTimeout(detached, storeCallTimeout)
+		defer cancel()
+		if rerr := store.Release(rctx, n.NotifyID); rerr != nil {
+			h.log(ctx, slog.LevelWarn, "alipay: notification dedupe store failed; the claim ends with its lease", append(attrs, slog.String("op", "release"), slog.String("error", rerr.Error()))...)
+		}
+		return http.StatusInternalServerError, ackFail
+	}
+	dctx, cancel := context.WithTimeout(detached, storeCallTimeout)
+	defer cancel()
+	if err := store.Done(dctx, n.NotifyID, h.cfg.dedupeTTL()); err != nil {
+		h.log(ctx, slog.LevelWarn, "alipay: notification processed but not recorded as done; a replay may be processed again",
+			append(attrs, slog.String("op", "done"), slog.String("error", err.Error()))...)
+	}
+	h.log(ctx, slog.LevelDebug, "alipay: notification processed", attrs...)
+	return http.StatusOK, ackSuccess
+}
+
+// call runs fn under the lease, turning a panic into an error.
+func (h *notifyHandler) call(ctx context.Context, n *Notification, attrs []slog.Attr) (err error) {
+	fctx, cancel := context.WithTimeout(ctx, h.cfg.lease)
+	defer cancel()
+	defer func() {
+		if v := recover(); v != nil {
+			h.log(ctx, slog.LevelError, "alipay: notification function panicked",
+				append(attrs, slog.String("panic_type", fmt.Sprintf("%T", v)), slog.String("stack", string(debug.Stack())))...)
+			err = errors.New("alipay: notification function panicked")
+		}
+	}()
+	if err := h.fn(fctx, n); err != nil {
+		h.log(ctx, slog.LevelWarn, "alipay: notification function failed; Alipay will retry",
+			append(attrs, slog.String("error", truncate(err.Error(), maxErrorSnippet)))...)
+		return err
+	}
+	return nil
+}
+
+// reply writes the acknowledgement.
+func (h *notifyHandler) reply(ctx context.Context, w http.ResponseWriter, status int, ack string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	if _, err := io.WriteString(w, ack); err != nil {
+		h.log(ctx, slog.LevelDebug, "alipay: writing the notification acknowledgement failed", slog.String("error", err.Error()))
+	}
+}
+
+// log writes one record through the client's logger.
+func (h *notifyHandler) log(ctx context.Context, level slog.Level, msg string, attrs ...slog.Attr) {
+	if l := h.c.core.logger; l.Enabled(ctx, level) {
+		l.LogAttrs(ctx, level, msg, attrs...)
+	}
+}
+
+// logNotifyID returns a notify_id fit for a log record (at most 64 bytes of
+// [a-zA-Z0-9._-]), or "" for anything else the sender put there.
+func logNotifyID(id string) string {
+	if safeToken(id, 64) {
+		return id
+	}
+	return ""
+}
+
+// truncate cuts s to at most n bytes, at a rune boundary.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
