@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -237,6 +236,3 @@ func (s secret) fingerprint() string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:4])
 }
-
-// errNoKey reports a key option given nothing.
-var errNoKey = errors.New("no key data")

@@ -13,6 +13,9 @@
 //	ALIPAY_PUBLIC_KEY_FILE      a file holding it
 //	ALIPAY_APP_PRIVATE_KEY      app private key (PEM or Base64), or
 //	ALIPAY_APP_PRIVATE_KEY_FILE a file holding it (optional, see below)
+//	ALIPAY_NOTIFY_REDIS_ADDR    Redis host:port shared by every replica for
+//	                            notify_id dedupe (optional; default in memory)
+//	ALIPAY_NOTIFY_REDIS_PASSWORD its password (optional)
 //
 // It answers "success" once a message is printed, so Alipay stops
 // retrying; a repeated notify_id is answered "success" without printing it
@@ -89,9 +92,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, "notify:", err)
 		return exitProblem
 	}
+	notifyOpts, closeStore := dedupeOptions(ctx, getenv, logger)
+	defer closeStore()
 	p := &printer{w: json.NewEncoder(stdout), log: logger}
 	srv := &http.Server{
-		Handler:           c.NotifyHandler(p.print),
+		Handler:           c.NotifyHandler(p.print, notifyOpts...),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      2 * time.Minute, // beyond the claim lease
