@@ -13,6 +13,8 @@
 //	info, err := m.MiniBaseInfoQuery(ctx, nil)                      // category
 //	apis, err := m.AppAPIQuery(ctx, nil)                            // what can be applied for
 //	scenes, err := m.AppAPISceneQuery(ctx, &alipay.AppAPISceneQueryRequest{APIName: "getPhoneNumber", FieldName: "mobile"})
+//	_, err = m.AppAPIFieldApply(ctx, &alipay.AppAPIFieldApplyRequest{AuthFieldApply: app, Pictures: []alipay.File{alipay.FileFromPath("login.png")}})
+//	rec, err := m.WaitFieldAudit(ctx, &alipay.WaitFieldAuditRequest{APIName: "getPhoneNumber", FieldName: "mobile", PackageCode: code})
 //	recs, err := m.AppAPIFieldQuery(ctx, nil)                       // audit status
 //
 // A success is returned only when its signature verified. Gateway failures

@@ -3,6 +3,8 @@ package alipay
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -198,6 +200,142 @@ func (r *AppAPIFieldQueryResponse) Records(apiName, fieldName, packageCode strin
 func (c *Client) AppAPIFieldQuery(ctx context.Context, req *AppAPIFieldQueryRequest) (*AppAPIFieldQueryResponse, error) {
 	_ = req
 	return callTyped[AppAPIFieldQueryResponse](ctx, c, methodAppAPIFieldQuery, nil, nil)
+}
+
+// Sub_codes of [Client.AppAPIFieldApply] that mean the application exists
+// already. A resend after a transport error or a cancelled ctx can meet
+// them: treat them as "already submitted" and follow the audit with
+// [Client.AppAPIFieldQuery] or [Client.WaitFieldAudit]. Compare
+// [APIError.SubCode] exactly.
+const (
+	// SubCodeAuthAPIFieldIsAuditing: an application for this field is under
+	// audit.
+	SubCodeAuthAPIFieldIsAuditing = "AUTH_API_FIELD_IS_AUDITING"
+	// SubCodeAuthAPIApplyIsPass: the field was approved already.
+	SubCodeAuthAPIApplyIsPass = "AUTH_API_APPLY_IS_PASS"
+)
+
+// maxPictures is the number of picture slots (picture_1 … picture_5).
+const maxPictures = 5
+
+// AuthFieldApply is one application for a user-information field (Java
+// AuthFieldApply). It is sent as the JSON text parameter auth_field_apply,
+// marshalled once (compact, no HTML escaping, empty optional fields
+// omitted); that exact string is signed.
+type AuthFieldApply struct {
+	// APIName is the API English name (接口英文名称), from
+	// [Client.AppAPIQuery], e.g. "getPhoneNumber". Required.
+	APIName string `json:"api_name"`
+	// FieldName is the field English name (字段英文名称), from
+	// [Client.AppAPIQuery], e.g. "mobile". Required.
+	FieldName string `json:"field_name"`
+	// PackageCode is the feature package code (功能包 code), from
+	// [Client.AppAPIQuery]. Required.
+	PackageCode string `json:"package_code"`
+	// SceneCode is the usage scene code (字段使用场景 code), from
+	// [Client.AppAPISceneQuery]. Required.
+	SceneCode string `json:"scene_code"`
+	// QPSAnswer answers: expected peak calls per second within a year of
+	// going live (最高峰值 1000 QPS), free text. Required.
+	QPSAnswer string `json:"qps_answer"`
+	// CustomerAnswer answers: the app's own customer-service channel and how
+	// many public-opinion cases it can handle in time, free text. Required.
+	CustomerAnswer string `json:"customer_answer"`
+	// Memo is a remark (备注), in practice the purpose of the data.
+	Memo string `json:"memo,omitempty"`
+	// TinyAppTemplateID is the template id (小程序模板id) when applying for
+	// a mini-program built from a template.
+	TinyAppTemplateID string `json:"tiny_app_template_id,omitempty"`
+}
+
+// AppAPIFieldApplyRequest is an application with its demo material: at
+// least one picture or the video. The material must show how the user logs
+// in, how the user authorises the output of the field, and how the field is
+// then used.
+type AppAPIFieldApplyRequest struct {
+	// AuthFieldApply is the application. Required.
+	AuthFieldApply AuthFieldApply
+	// Pictures are the demo pictures (png, jpg, jpeg), at most 5, sent as
+	// picture_1 … picture_5 in order; each ≤ 10 MiB and not empty.
+	Pictures []File
+	// Video is the demo video (MP4), ≤ 10 MiB and not empty; nil for none.
+	Video *File
+}
+
+// AppAPIFieldApplyResponse is the answer to an application. It has no
+// business fields and no application id: follow the audit by (api_name,
+// field_name, package_code) with [Client.AppAPIFieldQuery] or
+// [Client.WaitFieldAudit].
+type AppAPIFieldApplyResponse struct {
+	ResponseMeta
+}
+
+// AppAPIFieldApply submits an application for one user-information field of
+// the merchant's mini-program, with at least one picture or a video. The
+// request is validated before anything is sent (required fields, at most 5
+// pictures, each file present, not empty and ≤ 10 MiB); every failure is a
+// [*ValidationError] naming the field, e.g. "auth_field_apply.scene_code" or
+// "picture_2". Files are streamed, never held in memory, and never signed;
+// the client's timeout ([WithTimeout]) bounds the whole upload, so raise it
+// for large files on slow links.
+//
+// A cancelled ctx, a timeout or a transport error does not tell whether
+// Alipay recorded the application: check with [Client.AppAPIFieldQuery]
+// before applying again. Nothing is ever retried; a resend of a recorded
+// application fails with [SubCodeAuthAPIFieldIsAuditing] or
+// [SubCodeAuthAPIApplyIsPass].
+//
+// Alipay API: alipay.open.app.api.field.apply (申请获取接口用户敏感信息字段).
+func (c *Client) AppAPIFieldApply(ctx context.Context, req *AppAPIFieldApplyRequest) (*AppAPIFieldApplyResponse, error) {
+	if req == nil {
+		req = &AppAPIFieldApplyRequest{}
+	}
+	files, err := req.validate()
+	if err != nil {
+		return nil, err
+	}
+	text, err := marshalJSON(req.AuthFieldApply)
+	if err != nil {
+		return nil, &ValidationError{Method: methodAppAPIFieldApply, Field: "auth_field_apply", Problem: err.Error()}
+	}
+	res, err := c.upload(ctx, methodAppAPIFieldApply, []param{{"auth_field_apply", string(text)}}, files)
+	if err != nil {
+		return nil, err
+	}
+	return decodeOutcome[AppAPIFieldApplyResponse](methodAppAPIFieldApply, res)
+}
+
+// validate checks what can be checked without I/O and lists the file parts;
+// the files themselves are checked when the upload opens them, still before
+// anything is sent.
+func (r *AppAPIFieldApplyRequest) validate() ([]uploadFile, error) {
+	a := &r.AuthFieldApply
+	if err := requireFields(methodAppAPIFieldApply, "auth_field_apply.",
+		"api_name", a.APIName, "field_name", a.FieldName, "package_code", a.PackageCode,
+		"scene_code", a.SceneCode, "qps_answer", a.QPSAnswer, "customer_answer", a.CustomerAnswer); err != nil {
+		return nil, err
+	}
+	if len(r.Pictures) > maxPictures {
+		return nil, &ValidationError{Method: methodAppAPIFieldApply, Field: "pictures",
+			Problem: fmt.Sprintf("at most %d pictures (picture_1 … picture_5), got %d", maxPictures, len(r.Pictures))}
+	}
+	if len(r.Pictures) == 0 && r.Video == nil {
+		return nil, &ValidationError{Method: methodAppAPIFieldApply, Field: "pictures",
+			Problem: "at least one picture or a video is required"}
+	}
+	files := make([]uploadFile, 0, len(r.Pictures)+1)
+	for i, p := range r.Pictures {
+		files = append(files, uploadFile{field: "picture_" + strconv.Itoa(i+1), file: p, limit: maxFieldApplyFile})
+	}
+	if r.Video != nil {
+		files = append(files, uploadFile{field: "video", file: *r.Video, limit: maxFieldApplyFile})
+	}
+	for _, f := range files {
+		if err := f.check(methodAppAPIFieldApply); err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
 }
 
 // requireFields returns a *ValidationError for the first empty value of

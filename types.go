@@ -126,8 +126,9 @@ func (e *ResponseError) Error() string {
 // Unwrap returns [ErrBadResponse].
 func (e *ResponseError) Unwrap() error { return ErrBadResponse }
 
-// ValidationError reports a request refused before anything was sent.
-// It unwraps to [ErrInvalidRequest].
+// ValidationError reports a request refused before anything was sent, or a
+// file that broke its size limit while streaming (the gateway then never
+// receives a complete request). It unwraps to [ErrInvalidRequest].
 type ValidationError struct {
 	Method  string // the Alipay method
 	Field   string // the offending field, e.g. "auth_field_apply.scene_code" or "picture_2"
