@@ -1,0 +1,74 @@
+package alipaytest
+
+import (
+	"net/http"
+)
+
+// serveGateway answers one request on /gateway.do.
+func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
+	trace := randomHex(16)
+	w.Header()["trace_id"] = []string{trace} // the gateway's spelling, not canonicalised
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "alipaytest: the gateway accepts POST only", http.StatusMethodNotAllowed)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.maxBody)
+	in := readRequest(r)
+	rec := Request{TraceID: trace, HTTPStatus: http.StatusOK}
+	if in.tooLarge {
+		rec.HTTPStatus = http.StatusRequestEntityTooLarge
+		s.noteWriteError(s.record(in, rec), writeHTMLError(w, http.StatusRequestEntityTooLarge))
+		return
+	}
+	method := in.get("method")
+	f := s.takeFault(method)
+	rec.Fault = f.Kind
+	var a *answer
+	switch f.Kind {
+	case FaultHTTPStatus:
+		rec.HTTPStatus = f.Status
+		s.noteWriteError(s.record(in, rec), writeHTMLError(w, f.Status))
+		return
+	case FaultUnsignedError:
+		a = failure(codeUnavailable, "isp.unknow-error", "服务暂不可用（业务系统不可用）")
+		a.node = errorNode
+		if knownMethod(method) {
+			a.node = nodeName(method)
+		}
+	default:
+		a = s.process(in)
+	}
+	rec.Code, rec.SubCode = a.code, a.subCode
+	if f.Kind == FaultDisconnect {
+		rec.HTTPStatus, rec.Code, rec.SubCode = 0, "", ""
+	}
+	i := s.record(in, rec)
+	switch f.Kind {
+	case FaultDelay:
+		s.mu.Lock()
+		hook := s.onDelay
+		s.mu.Unlock()
+		if hook != nil {
+			hook()
+		}
+		s.wait(r, f.Delay)
+	case FaultDisconnect:
+		if disconnect(w) {
+			return
+		}
+		// Not hijackable: answer normally rather than hang.
+	}
+	s.noteWriteError(i, s.writeAnswer(w, a, f.Kind))
+}
+
+// noteWriteError stores in request i's record that its answer could not be
+// written.
+func (s *Server) noteWriteError(i int, err error) {
+	if err == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests[i].WriteError = err.Error()
+}

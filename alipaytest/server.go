@@ -1,0 +1,273 @@
+// Package alipaytest is a strict, in-process fake of the Alipay Open
+// Platform gateway (gateway.do) for tests of ISV backends: no sandbox, no
+// network, no key files.
+//
+//	s := alipaytest.NewServer()
+//	defer s.Close()
+//	c, err := s.NewClient()                                  // or alipay.NewClient(alipaytest.DefaultAppID, …)
+//	m := c.WithAppAuthToken(alipaytest.DefaultMerchantToken)
+//	info, err := m.MiniBaseInfoQuery(ctx, nil)
+//
+// # What it checks
+//
+// It checks every request as the gateway would, with its own code (it
+// shares none of the client's signing or verification code, so a bug on one
+// side cannot pass end to end): POST to /gateway.do; the parameters from the
+// URL query and the body (urlencoded form or multipart text parts), none
+// given twice; the protocol parameters (40001 isv.missing-*, 40002
+// isv.invalid-*); the timestamp within a window of its clock; the RSA2
+// signature over every received text parameter except sign and empty ones,
+// with the app's registered public key (40002 isv.invalid-signature, whose
+// sub_msg quotes the string verified); the app_auth_token (20001
+// aop.invalid-app-auth-token); then each method's own fields and limits and
+// the business state (40004 with the sub_codes of the endpoint notes).
+// Answers are HTTP 200 JSON with the node "<method>_response" (or
+// "error_response" when the method is missing or unknown), signed over the
+// node's exact bytes with the server's Alipay key, and a trace_id header.
+// An answer to an unknown or missing app_id is not signed: there is no app
+// whose key could sign it.
+//
+// Where the real gateway's behaviour is unknown the fake picks the strict
+// reading and says so: shape errors (a duplicate key, an unknown file part,
+// a text part where a file is expected, malformed JSON in auth_field_apply)
+// are 40002 isv.invalid-parameter; only UTF-8, JSON, RSA2 and version 1.0
+// are accepted; content encryption (encrypt_type) and certificate mode are
+// not implemented (app_cert_sn is just a signed parameter).
+//
+// # State
+//
+// The server keeps, behind one mutex, the merchants' mini-programs (base
+// info, applicable fields and their scenes, application records). A call
+// with an app_auth_token acts on the merchant who granted it to the calling
+// app. A call without one acts on the calling app itself, as on the
+// gateway: an ISV's own app is no mini-program, so such calls get 40004
+// APPLICATION_TYPE_NOT_MINIAPP, unless a [Merchant] was registered with the
+// caller's app id (a self-developed mini-program). Records
+// move from AUDIT to AGREE, REJECT or INVALID by [Server.Approve],
+// [Server.Reject], [Server.Invalidate] or [WithAutoAudit]; each change POSTs
+// a signed alipay.open.app.api.field.changed message to the notify URL,
+// retried until the answer is "success". [Server.InjectFault] makes the
+// gateway misbehave for resilience tests.
+//
+// The keys it hands out ([Server.AppPrivateKeyPEM] and the others) are
+// PUBLIC TEST KEYS, published in this package: never use them for real.
+//
+// A Server is safe for concurrent use.
+package alipaytest
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/isvkit/alipay"
+)
+
+// gatewayPath is the path of the gateway URL.
+const gatewayPath = "/gateway.do"
+
+// Server is a running fake gateway on a loopback address. Build it with
+// [NewServer] and stop it with [Server.Close].
+type Server struct {
+	// URL is the gateway URL, e.g. "http://127.0.0.1:41234/gateway.do",
+	// for alipay.WithGatewayURL.
+	URL string
+
+	srv          *httptest.Server
+	cfg          config // read-only after NewServer
+	alipayKey    *rsa.PrivateKey
+	alipayPubPEM []byte
+	notifyHTTP   *http.Client
+	stop         chan struct{} // closed by Close
+	closeOnce    sync.Once
+	wg           sync.WaitGroup // notification deliveries and automatic audits
+
+	mu        sync.Mutex
+	closed    bool
+	apps      map[string]*rsa.PublicKey
+	merchants map[string]*merchant // by token
+	faults    []*Fault
+	requests  []Request
+	notifyURL string
+	notes     []*note
+	lastNote  *note
+	seq       int
+	pending   int           // deliveries in progress
+	idle      chan struct{} // closed when pending drops to 0
+	timers    map[*time.Timer]struct{}
+	onDelay   func() // test hook: called when a FaultDelay wait starts
+}
+
+// NewServer starts a fake gateway. Without options it knows one ISV app,
+// [DefaultAppID] (keys: [Server.AppPrivateKeyPEM]), and one merchant,
+// [DefaultMerchantToken] → [DefaultMerchantAppID]. It panics if an option
+// is invalid, as httptest.NewServer panics when it cannot listen.
+func NewServer(opts ...Option) *Server {
+	cfg := config{
+		clock: time.Now, window: DefaultTimestampWindow, maxBody: DefaultMaxBodyBytes,
+		apps: map[string]*rsa.PublicKey{}, notifyAttempts: DefaultNotifyAttempts,
+		notifyBackoff: DefaultNotifyBackoff, categories: defaultCategories(),
+	}
+	must := func(what string, err error) {
+		if err != nil {
+			panic(fmt.Sprintf("alipaytest: NewServer: %s: %v", what, err))
+		}
+	}
+	appPub, err := parsePublicKey([]byte(testAppPublicKeyPEM))
+	must("embedded app key", err)
+	cfg.apps[DefaultAppID] = appPub
+	cfg.alipayKey, err = parsePrivateKey([]byte(testAlipayPrivateKeyPEM))
+	must("embedded Alipay key", err)
+	for i, opt := range opts {
+		if opt == nil {
+			must(fmt.Sprintf("option %d", i), fmt.Errorf("nil option"))
+		}
+		must(fmt.Sprintf("option %d", i), opt(&cfg))
+	}
+	s := &Server{
+		cfg: cfg, alipayKey: cfg.alipayKey, alipayPubPEM: []byte(testAlipayPublicKeyPEM),
+		stop: make(chan struct{}), apps: cfg.apps, merchants: map[string]*merchant{},
+		notifyURL: cfg.notifyURL, timers: map[*time.Timer]struct{}{},
+	}
+	if cfg.alipayKeySet {
+		s.alipayPubPEM = publicKeyPEM(&cfg.alipayKey.PublicKey)
+	}
+	for _, m := range append([]Merchant{defaultMerchant()}, cfg.merchants...) {
+		s.merchants[m.Token] = newMerchant(m)
+	}
+	s.notifyHTTP = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil}}
+	mux := http.NewServeMux()
+	mux.HandleFunc(gatewayPath, s.serveGateway)
+	s.srv = httptest.NewServer(mux)
+	s.URL = s.srv.URL + gatewayPath
+	return s
+}
+
+// Close stops the server: pending automatic audits are dropped, slow
+// answers end, notification retries stop, and Close waits for all of them.
+// It is safe to call more than once.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		for t := range s.timers {
+			if t.Stop() { // it will not fire: its callback will not call Done
+				s.wg.Done()
+			}
+		}
+		s.timers = nil
+		s.mu.Unlock()
+		close(s.stop)
+		s.srv.Close()
+		s.wg.Wait()
+		s.notifyHTTP.CloseIdleConnections()
+	})
+}
+
+// AppID returns the ISV app id the server knows by default, [DefaultAppID].
+func (s *Server) AppID() string { return DefaultAppID }
+
+// NewClient returns a client of the root package for [DefaultAppID], wired
+// to this server: its gateway URL, the PUBLIC TEST app private key, and the
+// server's Alipay public key. opts are applied after those, so they can
+// override any of them.
+func (s *Server) NewClient(opts ...alipay.Option) (*alipay.Client, error) {
+	base := []alipay.Option{
+		alipay.WithGatewayURL(s.URL),
+		alipay.WithPrivateKey(s.AppPrivateKeyPEM()),
+		alipay.WithAlipayPublicKey(s.AlipayPublicKeyPEM()),
+	}
+	return alipay.NewClient(DefaultAppID, append(base, opts...)...)
+}
+
+// Request is the server's record of one POST to the gateway URL.
+type Request struct {
+	Method       string     // the method parameter as received
+	AppID        string     // the app_id parameter
+	AppAuthToken string     // the app_auth_token parameter
+	Params       url.Values // every text parameter (first value), from the URL query and the body
+	QueryKeys    []string   // names received in the URL query, sorted
+	ContentType  string     // media type of the body; "" when there was none
+	Files        []File     // file parts, in order
+	HTTPStatus   int        // 200 unless a fault or a limit said otherwise; 0 for FaultDisconnect
+	Code         string     // gateway code answered; "" when no JSON was answered
+	SubCode      string     // sub_code answered; "" on success
+	TraceID      string     // the trace_id header
+	Fault        FaultKind  // the fault applied; 0 for none
+	WriteError   string     // why the answer could not be written (the client left); "" normally
+}
+
+// Requests returns the records of every POST to the gateway URL answered
+// so far, oldest first. A request is recorded before its answer is written, so a client
+// that got an answer finds its request here.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Request, len(s.requests))
+	for i, r := range s.requests {
+		out[i] = r
+		out[i].Params = cloneValues(r.Params)
+		out[i].QueryKeys = append([]string(nil), r.QueryKeys...)
+		out[i].Files = append([]File(nil), r.Files...)
+	}
+	return out
+}
+
+// RequestCount returns how many requests named method were answered; an
+// empty method counts every request.
+func (s *Server) RequestCount(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.requests {
+		if method == "" || r.Method == method {
+			n++
+		}
+	}
+	return n
+}
+
+// record stores a request's record and returns its index.
+func (s *Server) record(in *incoming, rec Request) int {
+	rec.Params = url.Values{}
+	for k, v := range in.params {
+		rec.Params.Set(k, v)
+	}
+	for k := range in.inQuery {
+		rec.QueryKeys = append(rec.QueryKeys, k)
+	}
+	sort.Strings(rec.QueryKeys)
+	rec.Method, rec.AppID, rec.AppAuthToken = in.get("method"), in.get("app_id"), in.get("app_auth_token")
+	rec.ContentType = in.mediaType
+	for _, f := range in.files {
+		rec.Files = append(rec.Files, f.File)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = append(s.requests, rec)
+	return len(s.requests) - 1
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// randomHex returns n random bytes in hex.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil { // crypto/rand does not fail on supported platforms
+		return fmt.Sprintf("%0*x", 2*n, time.Now().UnixNano())
+	}
+	return hex.EncodeToString(b)
+}
