@@ -142,7 +142,7 @@ func (c *Client) WithAppAuthToken(token string) *Client {
 func (c *Client) AppID() string { return c.core.appID }
 
 // String describes the client without secrets.
-func (c *Client) String() string {
+func (c Client) String() string {
 	s := "alipay.Client{app_id=" + c.core.appID + " gateway=" + c.core.gateway
 	if c.merchant {
 		s += " merchant=" + c.token.fingerprint()
@@ -151,10 +151,10 @@ func (c *Client) String() string {
 }
 
 // GoString is String, so %#v reveals no secret either.
-func (c *Client) GoString() string { return c.String() }
+func (c Client) GoString() string { return c.String() }
 
 // LogValue logs the client as its app id, gateway and merchant fingerprint.
-func (c *Client) LogValue() slog.Value {
+func (c Client) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("app_id", c.core.appID), slog.String("gateway", c.core.gateway),
 		slog.String("merchant", c.token.fingerprint()))
 }
@@ -273,6 +273,9 @@ func encodeForm(params []param) string {
 // readResponse (extract, verify, decode the outcome).
 func (c *Client) call(ctx context.Context, method string, bizContent []byte, text []param) (*outcome, error) {
 	start := time.Now()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("alipay: %s: %w", method, err) // nothing sent
+	}
 	s, err := c.sign(method, bizContent, text)
 	if err != nil {
 		return nil, err
@@ -324,11 +327,21 @@ func (c *Client) logCall(ctx context.Context, method string, start time.Time, st
 		attrs = append(attrs, slog.String("code", "10000"), slog.String("trace_id", res.traceID),
 			slog.Int("bytes", len(res.body)))
 	}
-	var apiErr *APIError
-	if errors.As(err, &apiErr) {
+	var (
+		apiErr *APIError
+		verErr *VerifyError
+		resErr *ResponseError
+	)
+	switch {
+	case errors.As(err, &apiErr):
 		attrs = append(attrs, slog.String("code", apiErr.Code), slog.String("sub_code", apiErr.SubCode),
 			slog.String("trace_id", apiErr.TraceID), slog.Bool("verified", apiErr.Verified))
-	} else if err != nil {
+	case errors.As(err, &verErr): // its Error() quotes the response node: log the step only
+		attrs = append(attrs, slog.String("error", "verification failed"), slog.String("step", verErr.Step))
+	case errors.As(err, &resErr): // its Error() quotes the body: log the reason only
+		attrs = append(attrs, slog.String("error", "unusable response"), slog.String("reason", resErr.Reason),
+			slog.String("trace_id", resErr.TraceID))
+	case err != nil:
 		attrs = append(attrs, slog.String("error", err.Error()))
 	}
 	l.LogAttrs(ctx, slog.LevelDebug, "alipay call", attrs...)

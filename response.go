@@ -148,14 +148,15 @@ func (c *Client) statusError(method string, st nodeStatus, trace string, verifie
 // snippet returns at most maxErrorSnippet bytes of b for an error, cut at a
 // rune boundary, with the merchant token redacted.
 func (c *Client) snippet(b []byte) string {
-	if len(b) > maxErrorSnippet {
+	s := c.redact(string(b)) // before cutting: a token across the cut would leak its start
+	if len(s) > maxErrorSnippet {
 		cut := maxErrorSnippet
-		for cut > maxErrorSnippet-utf8.UTFMax && !utf8.RuneStart(b[cut]) {
+		for cut > maxErrorSnippet-utf8.UTFMax && !utf8.RuneStart(s[cut]) {
 			cut--
 		}
-		b = b[:cut]
+		s = s[:cut]
 	}
-	return c.redact(string(b))
+	return s
 }
 
 // metaSetter is implemented by every response type through its embedded
