@@ -12,7 +12,11 @@ import (
 // A test of an ISV backend: the fake gateway hands out its keys, the client
 // under test talks to it, and the test decides the audit.
 func ExampleNewServer() {
-	s := alipaytest.NewServer()
+	s, err := alipaytest.NewServer()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer s.Close()
 	ctx := context.Background()
 
@@ -21,13 +25,15 @@ func ExampleNewServer() {
 		alipay.WithPrivateKey(s.AppPrivateKeyPEM()),
 		alipay.WithAlipayPublicKey(s.AlipayPublicKeyPEM()))
 	if err != nil {
-		panic(err)
+		fmt.Println(err)
+		return
 	}
 	m := c.WithAppAuthToken(alipaytest.DefaultMerchantToken)
 
 	apis, err := m.AppAPIQuery(ctx, nil)
 	if err != nil {
-		panic(err)
+		fmt.Println(err)
+		return
 	}
 	f := apis.APIs[0]
 	fmt.Println("may apply for:", f.APIName, f.FieldName)
@@ -40,14 +46,17 @@ func ExampleNewServer() {
 		Pictures: []alipay.File{alipay.FileFromBytes("flow.png", []byte("\x89PNG\r\n\x1a\n demo"))},
 	})
 	if err != nil {
-		panic(err)
+		fmt.Println(err)
+		return
 	}
 	if err := s.Approve(alipaytest.DefaultMerchantToken, f.APIName, f.FieldName, f.PackageCode); err != nil {
-		panic(err)
+		fmt.Println(err)
+		return
 	}
 	recs, err := m.AppAPIFieldQuery(ctx, nil)
 	if err != nil {
-		panic(err)
+		fmt.Println(err)
+		return
 	}
 	fmt.Println("status:", recs.Records(f.APIName, f.FieldName, f.PackageCode)[0].Status)
 

@@ -114,7 +114,8 @@ func TestFaultsAndState(t *testing.T) {
 
 func TestCloseEndsSlowAnswers(t *testing.T) {
 	t.Parallel()
-	s := NewServer()
+	s, err := NewServer()
+	require.NoError(t, err)
 	s.InjectFault(Fault{Kind: FaultDelay, Delay: time.Hour})
 	waiting := make(chan struct{})
 	s.mu.Lock()

@@ -15,7 +15,10 @@ import (
 // gateway handler: it must never panic, and must answer either HTTP 200
 // with one JSON node or 413.
 func FuzzGateway(f *testing.F) {
-	s := NewServer(WithMaxBodyBytes(1 << 16))
+	s, err := NewServer(WithMaxBodyBytes(1 << 16))
+	if err != nil {
+		f.Fatal(err)
+	}
 	defer s.Close()
 	seed := func(c *call) {
 		req := c.request(f)

@@ -33,7 +33,8 @@ import (
 
 func newTestServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	s := NewServer(opts...)
+	s, err := NewServer(opts...)
+	require.NoError(t, err)
 	t.Cleanup(s.Close)
 	return s
 }

@@ -229,7 +229,8 @@ func TestCloseStopsRetriesAndTimers(t *testing.T) {
 	t.Parallel()
 	var s *Server
 	rc := newReceiver(t, &s, func(int) (int, string) { return http.StatusServiceUnavailable, "" })
-	s = NewServer(WithNotifyURL(rc.URL), WithNotifyRetry(100, time.Hour), WithAutoAudit(time.Hour, nil))
+	s, err := NewServer(WithNotifyURL(rc.URL), WithNotifyRetry(100, time.Hour), WithAutoAudit(time.Hour, nil))
+	require.NoError(t, err)
 	requireCode(t, applyCall(t, s).do(t), "10000", "")
 	require.NoError(t, s.Approve(DefaultMerchantToken, "getPhoneNumber", "mobile", "20180927110154092444"))
 	<-rc.got // the first attempt failed; the next one is an hour away

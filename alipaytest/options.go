@@ -40,9 +40,8 @@ const (
 	DefaultNotifyBackoff = 20 * time.Millisecond
 )
 
-// Option configures a [Server]. An invalid option makes [NewServer] panic,
-// as httptest.NewServer panics when it cannot listen: options are the test's
-// own code, never request input.
+// Option configures a [Server]. Options check their argument; an invalid
+// one makes [NewServer] return an error naming the option.
 type Option func(*config) error
 
 // AuditFunc decides an application under audit for [WithAutoAudit]. It

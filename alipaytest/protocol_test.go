@@ -341,30 +341,42 @@ func TestEmbeddedKeysArePairs(t *testing.T) {
 	assert.Equal(t, byte('-'), s.AppPrivateKeyPEM()[0])
 }
 
-func TestInvalidOptionsPanic(t *testing.T) {
+func TestInvalidOptions(t *testing.T) {
 	t.Parallel()
-	for name, opt := range map[string]Option{
-		"nil":            nil,
-		"nil clock":      WithClock(nil),
-		"window":         WithTimestampWindow(0),
-		"body":           WithMaxBodyBytes(0),
-		"app key":        WithApp("x", []byte("not a key")),
-		"app id":         WithApp("", []byte(testAppPublicKeyPEM)),
-		"alipay key":     WithAlipayPrivateKey([]byte(testAppPublicKeyPEM)),
-		"small key":      WithAlipayPrivateKey(repoFile(t, "keys/bad_rsa1024_private_pkcs8.pem")),
-		"merchant":       WithMerchant(Merchant{Token: "t"}),
-		"notify url":     WithNotifyURL("ftp://x"),
-		"notify retry":   WithNotifyRetry(0, time.Second),
-		"auto audit":     WithAutoAudit(-time.Second, nil),
-		"empty category": WithCategory("", "x"),
+	for name, tc := range map[string]struct {
+		opt  Option
+		want string
+	}{
+		"nil":            {nil, "option 1: nil option"},
+		"nil clock":      {WithClock(nil), "WithClock"},
+		"window":         {WithTimestampWindow(0), "WithTimestampWindow"},
+		"body":           {WithMaxBodyBytes(0), "WithMaxBodyBytes"},
+		"app key":        {WithApp("x", []byte("not a key")), "WithApp(x)"},
+		"app id":         {WithApp("", []byte(testAppPublicKeyPEM)), "WithApp"},
+		"alipay key":     {WithAlipayPrivateKey([]byte(testAppPublicKeyPEM)), "WithAlipayPrivateKey"},
+		"small key":      {WithAlipayPrivateKey(repoFile(t, "keys/bad_rsa1024_private_pkcs8.pem")), "WithAlipayPrivateKey"},
+		"merchant":       {WithMerchant(Merchant{Token: "t"}), "WithMerchant"},
+		"notify url":     {WithNotifyURL("ftp://x"), "WithNotifyURL"},
+		"notify retry":   {WithNotifyRetry(0, time.Second), "WithNotifyRetry"},
+		"auto audit":     {WithAutoAudit(-time.Second, nil), "WithAutoAudit"},
+		"empty category": {WithCategory("", "x"), "WithCategory"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			assert.Panics(t, func() { NewServer(opt).Close() })
+			t.Parallel()
+			var s *Server
+			var err error
+			require.NotPanics(t, func() { s, err = NewServer(WithLowerCaseStatus(), tc.opt) })
+			require.Error(t, err)
+			assert.Nil(t, s)
+			assert.Contains(t, err.Error(), "alipaytest: NewServer: ")
+			assert.Contains(t, err.Error(), tc.want)
+			assert.NotPanics(t, s.Close, "Close on the nil server of a failed NewServer is a no-op")
 		})
 	}
 	// Bare Base64 and PKCS#1 keys are accepted.
 	bare := repoFile(t, "keys/app_public.b64")
-	s := NewServer(WithApp("2021000000000009", bare), WithApp("2021000000000010", repoFile(t, "keys/app_public_pkcs1.pem")),
+	s, err := NewServer(WithApp("2021000000000009", bare), WithApp("2021000000000010", repoFile(t, "keys/app_public_pkcs1.pem")),
 		WithAlipayPrivateKey(repoFile(t, "keys/app_private_pkcs1.b64")))
+	require.NoError(t, err)
 	s.Close()
 }

@@ -2,7 +2,7 @@
 // Platform gateway (gateway.do) for tests of ISV backends: no sandbox, no
 // network, no key files.
 //
-//	s := alipaytest.NewServer()
+//	s, err := alipaytest.NewServer()                         // never panics: options are checked
 //	defer s.Close()
 //	c, err := s.NewClient()                                  // or alipay.NewClient(alipaytest.DefaultAppID, …)
 //	m := c.WithAppAuthToken(alipaytest.DefaultMerchantToken)
@@ -60,6 +60,7 @@ import (
 	"crypto/rsa"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -105,31 +106,38 @@ type Server struct {
 	onDelay   func() // test hook: called when a FaultDelay wait starts
 }
 
-// NewServer starts a fake gateway. Without options it knows one ISV app,
-// [DefaultAppID] (keys: [Server.AppPrivateKeyPEM]), and one merchant,
-// [DefaultMerchantToken] → [DefaultMerchantAppID]. It panics if an option
-// is invalid, as httptest.NewServer panics when it cannot listen.
-func NewServer(opts ...Option) *Server {
+// NewServer starts a fake gateway on a loopback address. Without options
+// it knows one ISV app, [DefaultAppID] (keys: [Server.AppPrivateKeyPEM]),
+// and one merchant, [DefaultMerchantToken] → [DefaultMerchantAppID].
+//
+// It returns an error, and starts nothing, when an option is invalid or no
+// loopback port can be opened; unlike httptest.NewServer it never panics.
+// Stop the server with [Server.Close].
+func NewServer(opts ...Option) (*Server, error) {
 	cfg := config{
 		clock: time.Now, window: DefaultTimestampWindow, maxBody: DefaultMaxBodyBytes,
 		apps: map[string]*rsa.PublicKey{}, notifyAttempts: DefaultNotifyAttempts,
 		notifyBackoff: DefaultNotifyBackoff, categories: defaultCategories(),
 	}
-	must := func(what string, err error) {
-		if err != nil {
-			panic(fmt.Sprintf("alipaytest: NewServer: %s: %v", what, err))
-		}
-	}
 	appPub, err := parsePublicKey([]byte(testAppPublicKeyPEM))
-	must("embedded app key", err)
+	if err != nil {
+		return nil, fmt.Errorf("alipaytest: NewServer: embedded app key: %v", err)
+	}
 	cfg.apps[DefaultAppID] = appPub
-	cfg.alipayKey, err = parsePrivateKey([]byte(testAlipayPrivateKeyPEM))
-	must("embedded Alipay key", err)
+	if cfg.alipayKey, err = parsePrivateKey([]byte(testAlipayPrivateKeyPEM)); err != nil {
+		return nil, fmt.Errorf("alipaytest: NewServer: embedded Alipay key: %v", err)
+	}
 	for i, opt := range opts {
 		if opt == nil {
-			must(fmt.Sprintf("option %d", i), fmt.Errorf("nil option"))
+			return nil, fmt.Errorf("alipaytest: NewServer: option %d: nil option", i)
 		}
-		must(fmt.Sprintf("option %d", i), opt(&cfg))
+		if err := opt(&cfg); err != nil {
+			return nil, fmt.Errorf("alipaytest: NewServer: option %d: %w", i, err)
+		}
+	}
+	ln, err := listenLoopback()
+	if err != nil {
+		return nil, fmt.Errorf("alipaytest: NewServer: %w", err)
 	}
 	s := &Server{
 		cfg: cfg, alipayKey: cfg.alipayKey, alipayPubPEM: []byte(testAlipayPublicKeyPEM),
@@ -145,15 +153,35 @@ func NewServer(opts ...Option) *Server {
 	s.notifyHTTP = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil}}
 	mux := http.NewServeMux()
 	mux.HandleFunc(gatewayPath, s.serveGateway)
-	s.srv = httptest.NewServer(mux)
+	// httptest.NewServer panics when it cannot listen; this shape is what
+	// httptest.NewUnstartedServer builds, with a listener opened here.
+	s.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: mux}}
+	s.srv.Start()
 	s.URL = s.srv.URL + gatewayPath
-	return s
+	return s, nil
+}
+
+// listenLoopback opens a TCP port on the IPv4 loopback, else the IPv6 one.
+func listenLoopback() (net.Listener, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err == nil {
+		return ln, nil
+	}
+	ln, err6 := net.Listen("tcp6", "[::1]:0")
+	if err6 != nil {
+		return nil, fmt.Errorf("cannot listen on a loopback port: %v; %v", err, err6)
+	}
+	return ln, nil
 }
 
 // Close stops the server: pending automatic audits are dropped, slow
 // answers end, notification retries stop, and Close waits for all of them.
-// It is safe to call more than once.
+// It is safe to call more than once, and on a nil *Server (what a failed
+// [NewServer] returns), where it does nothing.
 func (s *Server) Close() {
+	if s == nil {
+		return
+	}
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
 		s.closed = true

@@ -1,0 +1,260 @@
+// Command fieldapply runs the whole flow of an ISV (服务商) applying, on a
+// merchant's behalf, for a user-information field of the merchant's
+// mini-program, and prints each step:
+//
+//  1. alipay.open.mini.baseinfo.query: check the category; when it is
+//     missing, set it with alipay.open.mini.baseinfo.modify and query again;
+//  2. alipay.open.app.api.query: list the applicable fields and pick one;
+//  3. alipay.open.app.api.scene.query: list its usage scenes and pick one;
+//  4. alipay.open.app.api.field.apply: apply, with a picture (and a video);
+//  5. receive the alipay.open.app.api.field.changed notification;
+//  6. alipay.open.app.api.field.query: confirm the audit status.
+//
+// With ALIPAY_GATEWAY_URL unset it runs offline, in a few seconds, against
+// an embedded fake gateway (package alipaytest) that approves the
+// application shortly after it is filed and notifies this program's own
+// loopback app gateway (a [alipay.Client.NotifyHandler] on 127.0.0.1):
+//
+//	go run ./examples/fieldapply
+//
+// With ALIPAY_GATEWAY_URL set it runs against that gateway, configured
+// like examples/call:
+//
+//	ALIPAY_GATEWAY_URL          gateway, e.g. https://openapi.alipay.com/gateway.do
+//	ALIPAY_APP_ID               the ISV app id
+//	ALIPAY_APP_PRIVATE_KEY      app private key (PEM or Base64), or
+//	ALIPAY_APP_PRIVATE_KEY_FILE a file holding it
+//	ALIPAY_PUBLIC_KEY           Alipay public key (PEM or Base64), or
+//	ALIPAY_PUBLIC_KEY_FILE      a file holding it
+//	ALIPAY_APP_AUTH_TOKEN       the merchant's app_auth_token (required)
+//	ALIPAY_FIELD_PICTURE        demo pictures (png/jpg), up to 5 paths joined
+//	                            by the OS list separator (':' on Unix)
+//	ALIPAY_FIELD_VIDEO          a demo video (mp4); a picture or the video is required
+//
+// Offline, ALIPAY_FIELD_PICTURE and ALIPAY_FIELD_VIDEO are optional and
+// join the generated picture. Against a real gateway the audit takes days
+// and the notification goes to the app gateway (应用网关) configured in the
+// console (see examples/notify), so after applying the program queries the
+// status once, or polls for up to -wait. An application already under
+// audit or approved (AUTH_API_FIELD_IS_AUDITING, AUTH_API_APPLY_IS_PASS)
+// counts as submitted.
+//
+// Flags:
+//
+//	-api NAME          API of the field to apply for (default getPhoneNumber)
+//	-field NAME        the field (default mobile); when the pair is not
+//	                   applicable, the first applicable field is used
+//	-scene CODE        usage scene code (default: the first listed)
+//	-category LEVELS   the category the mini-program needs, levels joined by
+//	                   '_' (offline default 交通出行_物流快递; against a
+//	                   gateway the default is any category)
+//	-set-category IDS  mini_category_ids to set when the category is missing
+//	                   (offline default XS1011_XS2089; against a gateway none:
+//	                   the flow stops rather than change a live
+//	                   mini-program's categories unasked)
+//	-qps TEXT          answer to the peak-QPS question of the application
+//	-customer TEXT     answer to the customer-service question
+//	-memo TEXT         remark: what the field is used for
+//	-wait DURATION     against a gateway: wait up to this long for the audit
+//	                   (default 0: query once)
+//	-interval DURATION first pause between two status queries while waiting
+//	                   (default 30s)
+//	-audit OUTCOME     offline: the fake gateway's decision, agree, reject
+//	                   or invalid (default agree)
+//	-audit-delay D     offline: how long the fake audit takes (default 300ms)
+//
+// Exit status: 0 when the flow ran to the end (whatever the audit decided);
+// 1 when the gateway answered an error (an *alipay.APIError) or left
+// nothing to apply for; 2 for a configuration, signature or transport
+// problem.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"time"
+
+	"github.com/isvkit/alipay"
+	"github.com/isvkit/alipay/internal/envconfig"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitAPIError = 1
+	exitProblem  = 2
+)
+
+// Offline defaults of -category and -set-category: a category matching the
+// fake gateway's logistics scene (14 物流快递).
+const (
+	offlineCategory    = "交通出行_物流快递"
+	offlineCategoryIDs = "XS1011_XS2089"
+)
+
+// settings are the parsed flags and files.
+type settings struct {
+	api, field, scene     string
+	category, setCategory string
+	qps, customer, memo   string
+	wait, interval        time.Duration
+	audit                 string
+	auditDelay            time.Duration
+	pictures              []string // paths
+	video                 string   // path
+}
+
+// run is main without the process: testable with any environment and output.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	st, err := parseFlags(args, stderr)
+	if err != nil {
+		return exitProblem
+	}
+	if err := st.readFiles(getenv); err != nil {
+		fmt.Fprintln(stderr, "fieldapply:", err)
+		return exitProblem
+	}
+	var f *flow
+	if getenv("ALIPAY_GATEWAY_URL") == "" {
+		if st.category == "" {
+			st.category = offlineCategory
+		}
+		if st.setCategory == "" {
+			st.setCategory = offlineCategoryIDs
+		}
+		off, err := startOffline(st, stdout)
+		if err != nil {
+			fmt.Fprintln(stderr, "fieldapply:", err)
+			return exitProblem
+		}
+		defer off.close()
+		f = off.flow
+	} else {
+		if f, err = gatewayFlow(st, getenv, stdout); err != nil {
+			fmt.Fprintln(stderr, "fieldapply:", err)
+			return exitProblem
+		}
+	}
+	if err := f.run(ctx); err != nil {
+		fmt.Fprintln(stderr, "fieldapply:", err)
+		return exitCode(err)
+	}
+	return exitOK
+}
+
+// parseFlags reads the command line; errors are printed by the flag set.
+func parseFlags(args []string, stderr io.Writer) (*settings, error) {
+	st := &settings{}
+	fs := flag.NewFlagSet("fieldapply", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&st.api, "api", "getPhoneNumber", "API of the field to apply for")
+	fs.StringVar(&st.field, "field", "mobile", "the field to apply for")
+	fs.StringVar(&st.scene, "scene", "", "usage scene code (default: the first listed)")
+	fs.StringVar(&st.category, "category", "", "category the mini-program needs, levels joined by '_' (offline default "+offlineCategory+"; gateway: any)")
+	fs.StringVar(&st.setCategory, "set-category", "", "mini_category_ids to set when the category is missing (offline default "+offlineCategoryIDs+"; gateway: none)")
+	fs.StringVar(&st.qps, "qps", "上线一年内预计峰值 10 QPS", "answer to the peak-QPS question")
+	fs.StringVar(&st.customer, "customer", "自有客服热线与在线客服，3 人团队可及时处理舆情", "answer to the customer-service question")
+	fs.StringVar(&st.memo, "memo", "用户授权后用于物流下单时填写联系手机号", "remark: what the field is used for")
+	fs.DurationVar(&st.wait, "wait", 0, "gateway mode: wait up to this long for the audit (0: query once)")
+	fs.DurationVar(&st.interval, "interval", alipay.DefaultWaitInterval, "first pause between two status queries while waiting")
+	fs.StringVar(&st.audit, "audit", "agree", "offline: the fake audit's decision: agree, reject or invalid")
+	fs.DurationVar(&st.auditDelay, "audit-delay", 300*time.Millisecond, "offline: how long the fake audit takes")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	problem := ""
+	switch {
+	case fs.NArg() > 0:
+		problem = "no arguments expected; see -h"
+	case st.wait < 0 || st.interval <= 0 || st.auditDelay < 0:
+		problem = "-wait and -audit-delay must not be negative, -interval must be positive"
+	case st.audit != "agree" && st.audit != "reject" && st.audit != "invalid":
+		problem = "-audit must be agree, reject or invalid"
+	case st.api == "" || st.field == "":
+		problem = "-api and -field must not be empty"
+	}
+	if problem != "" {
+		fmt.Fprintln(stderr, "fieldapply:", problem)
+		return nil, errors.New(problem)
+	}
+	return st, nil
+}
+
+// readFiles takes the demo material from ALIPAY_FIELD_PICTURE and
+// ALIPAY_FIELD_VIDEO and checks that each path is a regular file, so a typo
+// is a configuration problem and not a half-sent upload.
+func (st *settings) readFiles(getenv func(string) string) error {
+	if v := getenv("ALIPAY_FIELD_PICTURE"); v != "" {
+		st.pictures = filepath.SplitList(v)
+	}
+	st.video = getenv("ALIPAY_FIELD_VIDEO")
+	if len(st.pictures) > 5 {
+		return fmt.Errorf("ALIPAY_FIELD_PICTURE lists %d pictures; at most 5", len(st.pictures))
+	}
+	paths := append([]string(nil), st.pictures...)
+	if st.video != "" {
+		paths = append(paths, st.video)
+	}
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("demo material: %w", err)
+		}
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("demo material: %s is not a regular file", p)
+		}
+	}
+	return nil
+}
+
+// gatewayFlow builds the flow against the gateway of ALIPAY_GATEWAY_URL.
+func gatewayFlow(st *settings, getenv func(string) string, stdout io.Writer) (*flow, error) {
+	token := getenv("ALIPAY_APP_AUTH_TOKEN")
+	if token == "" {
+		return nil, errors.New("ALIPAY_APP_AUTH_TOKEN is not set: the flow acts for a merchant")
+	}
+	if len(st.pictures) == 0 && st.video == "" {
+		return nil, errors.New("set ALIPAY_FIELD_PICTURE or ALIPAY_FIELD_VIDEO: a real audit needs real demo material")
+	}
+	c, err := envconfig.Client(getenv)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stdout, "gateway %s, app %s\n", getenv("ALIPAY_GATEWAY_URL"), c.AppID())
+	return &flow{st: st, m: c.WithAppAuthToken(token), out: stdout}, nil
+}
+
+// stopError ends the flow with a message and an exit code of its own.
+type stopError struct {
+	msg  string
+	code int
+}
+
+func (e *stopError) Error() string { return e.msg }
+
+// exitCode maps a flow error to the exit status.
+func exitCode(err error) int {
+	var se *stopError
+	var apiErr *alipay.APIError
+	switch {
+	case errors.As(err, &se):
+		return se.code
+	case errors.As(err, &apiErr):
+		return exitAPIError
+	default:
+		return exitProblem
+	}
+}
