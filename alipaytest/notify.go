@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -59,23 +58,28 @@ func (s *Server) SetNotifyURL(u string) error {
 // (protocol.md §8.2, V1): every parameter except sign and sign_type, sorted
 // by key, joined as k=v with '&', empty values kept.
 func v1Content(params url.Values) string {
-	keys := make([]string, 0, len(params))
+	flat := make(map[string]string, len(params))
 	for k := range params {
-		if k != "sign" && k != "sign_type" {
-			keys = append(keys, k)
-		}
+		flat[k] = params.Get(k)
 	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(k)
-		b.WriteByte('=')
-		b.WriteString(params.Get(k))
+	return joinSorted(flat, func(k, _ string) bool { return k == "sign" || k == "sign_type" })
+}
+
+// SignNotification signs a message-service notification as Alipay would, for
+// tests of your own notification handler: it returns a copy of form with
+// sign_type=RSA2 and a V1 sign made with the server's Alipay key, ready to
+// POST (form.Encode()) to a handler whose client trusts
+// [Server.AlipayPublicKeyPEM]. Set notify_id, utc_timestamp, msg_method,
+// app_id, version, charset and biz_content yourself.
+func (s *Server) SignNotification(form url.Values) url.Values {
+	out := make(url.Values, len(form)+2)
+	for k, v := range form {
+		out[k] = append([]string(nil), v...)
 	}
-	return b.String()
+	out.Set("sign_type", "RSA2")
+	out.Del("sign")
+	out.Set("sign", signRSA2(s.alipayKey, []byte(v1Content(out))))
+	return out
 }
 
 // changedBiz is the biz_content of alipay.open.app.api.field.changed.
@@ -105,13 +109,12 @@ func (s *Server) notifyLocked(m *merchant, a *Application) {
 		"msg_app_id":    {m.appID},
 		"version":       {"1.1"},
 		"charset":       {"UTF-8"},
-		"sign_type":     {"RSA2"},
 		"biz_content": {string(marshal(changedBiz{
 			UserAppID: a.UserAppID, APIName: a.APIName, FieldName: a.FieldName,
 			PackageCode: a.PackageCode, Status: s.wireStatus(a.Status), Reason: a.Reason,
 		}))},
 	}
-	form.Set("sign", signRSA2(s.alipayKey, []byte(v1Content(form))))
+	form = s.SignNotification(form)
 	n := &note{Notification: Notification{
 		NotifyID: id, Form: form, UserAppID: a.UserAppID, APIName: a.APIName, FieldName: a.FieldName,
 		PackageCode: a.PackageCode, Status: a.Status, Reason: a.Reason,

@@ -39,9 +39,15 @@ func cst() *time.Location { return time.FixedZone("UTC+8", 8*3600) }
 // received text parameter except sign and those with an empty value, sorted
 // by key, joined as k=v with '&', values raw. File parts are not parameters.
 func signContent(params map[string]string) string {
+	return joinSorted(params, func(k, v string) bool { return k == "sign" || v == "" })
+}
+
+// joinSorted joins the parameters that skip does not drop, sorted by key in
+// byte order, as k=v with '&': the shape of every Alipay string to sign.
+func joinSorted(params map[string]string, skip func(k, v string) bool) string {
 	keys := make([]string, 0, len(params))
 	for k, v := range params {
-		if k != "sign" && v != "" {
+		if !skip(k, v) {
 			keys = append(keys, k)
 		}
 	}

@@ -35,11 +35,7 @@ func RunUnavailable(t *testing.T, newStore func(t *testing.T) alipay.DedupeStore
 		t.Parallel()
 		s := newStore(t)
 		logs := newRecorder()
-		c, err := alipay.NewClient(testAppID,
-			alipay.WithPrivateKey(n.keyPEM),
-			alipay.WithAlipayPublicKey(n.pubPEM),
-			alipay.WithGatewayURL(testGateway),
-			alipay.WithLogger(slog.New(logs)))
+		c, err := n.gw.NewClient(alipay.WithLogger(slog.New(logs)))
 		require.NoError(t, err)
 		var calls atomic.Int32
 		h := c.NotifyHandler(func(context.Context, *alipay.Notification) error {
