@@ -267,3 +267,48 @@ func BenchmarkRawCallParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkCallDirect is BenchmarkCall without resty: the same signed
+// request sent with the *http.Client that resty wraps, then the same
+// readResponse and typed decode. Call minus CallDirect is resty's share.
+func BenchmarkCallDirect(b *testing.B) {
+	f := newBenchFixture(b)
+	ctx := context.Background()
+	call := func() error {
+		s, err := f.client.sign(methodAppAPIQuery, nil, nil)
+		if err != nil {
+			return err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, strings.NewReader(encodeForm(s.body)))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", formMediaType)
+		req.Header.Set("User-Agent", userAgent)
+		resp, err := f.client.core.http.Do(req)
+		if err != nil {
+			return err
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		res, err := f.client.readResponse(ctx, methodAppAPIQuery, resp.StatusCode, resp.Header, body)
+		if err != nil {
+			return err
+		}
+		_, err = decodeOutcome[AppAPIQueryResponse](methodAppAPIQuery, res)
+		return err
+	}
+	if err := call(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := call(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -26,6 +26,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -202,7 +203,9 @@ type signed struct {
 
 // sign builds and signs one request (protocol.md §1–§2). Protocol params go
 // to the URL query, business params to the body; empty params are neither
-// signed nor sent, and a key given twice is refused.
+// signed nor sent, and a key given twice is refused. Its scratch space (the
+// params to sort, the string to sign, the signature) lives on the stack for
+// ordinary requests; what it returns is allocated once.
 func (c *Client) sign(method string, bizContent []byte, text []param) (*signed, error) {
 	if c.merchant && c.token == "" {
 		return nil, &ValidationError{Method: method, Field: "app_auth_token", Problem: "empty token given to WithAppAuthToken"}
@@ -211,11 +214,11 @@ func (c *Client) sign(method string, bizContent []byte, text []param) (*signed, 
 	if err != nil {
 		return nil, err
 	}
-	proto := append([]param{
-		{"app_id", c.core.appID}, {"method", method}, {"format", protoFormat},
-		{"charset", protoCharset}, {"sign_type", signTypeRSA2},
-		{"timestamp", formatTimestamp(c.core.now())}, {"version", protoVersion},
-	}, extra...)
+	var protoBuf [10]param
+	proto := append(append(protoBuf[:0],
+		param{"app_id", c.core.appID}, param{"method", method}, param{"format", protoFormat},
+		param{"charset", protoCharset}, param{"sign_type", signTypeRSA2},
+		param{"timestamp", formatTimestamp(c.core.now())}, param{"version", protoVersion}), extra...)
 	body := make([]param, 0, len(text)+2)
 	if c.token != "" {
 		body = append(body, param{"app_auth_token", string(c.token)})
@@ -228,45 +231,39 @@ func (c *Client) sign(method string, bizContent []byte, text []param) (*signed, 
 			body = append(body, p)
 		}
 	}
-	all := make([]param, 0, len(proto)+len(body))
-	all = append(append(all, proto...), body...)
-	content := signContent(all)
+	var allBuf [16]param
+	all := append(append(allBuf[:0], proto...), body...)
+	var contentBuf [1024]byte
+	content := appendSignContent(contentBuf[:0], all)
 	for i := 1; i < len(all); i++ {
 		if all[i].key == all[i-1].key {
 			return nil, &ValidationError{Method: method, Field: all[i].key, Problem: "parameter given twice"}
 		}
 	}
-	sig, err := signRSA2(c.core.key, content)
+	sig, err := signRSA2Raw(c.core.key, content)
 	if err != nil {
 		return nil, err
 	}
+	var sigBuf [512]byte // a 2048- or 3072-bit signature; larger ones grow it
+	sig64 := base64.StdEncoding.AppendEncode(sigBuf[:0], sig)
+
+	n := len(c.core.gateway) + len("?sign=") + queryEscapedLen(sig64)
+	for _, p := range proto {
+		n += len(p.key) + 2 + queryEscapedLen(p.value)
+	}
 	var u strings.Builder
-	u.Grow(len(c.core.gateway) + 400)
+	u.Grow(n)
 	u.WriteString(c.core.gateway)
 	u.WriteByte('?')
 	for _, p := range proto {
 		u.WriteString(p.key)
 		u.WriteByte('=')
-		u.WriteString(url.QueryEscape(p.value))
+		writeQueryEscaped(&u, p.value)
 		u.WriteByte('&')
 	}
 	u.WriteString("sign=")
-	u.WriteString(url.QueryEscape(sig))
+	writeQueryEscapedBytes(&u, sig64)
 	return &signed{url: u.String(), body: body}, nil
-}
-
-// encodeForm renders params as an application/x-www-form-urlencoded body.
-func encodeForm(params []param) string {
-	var b strings.Builder
-	for i, p := range params {
-		if i > 0 {
-			b.WriteByte('&')
-		}
-		b.WriteString(url.QueryEscape(p.key))
-		b.WriteByte('=')
-		b.WriteString(url.QueryEscape(p.value))
-	}
-	return b.String()
 }
 
 // call runs one form request through the pipeline: sign, send, then
@@ -280,17 +277,25 @@ func (c *Client) call(ctx context.Context, method string, bizContent []byte, tex
 	if err != nil {
 		return nil, err
 	}
+	// A *strings.Reader body: net/http sets its length and GetBody, so resty
+	// sends it without the three copies it makes of a string body. The
+	// answer is read by readBody, not by resty.
 	resp, err := c.core.rest.R().
 		SetContext(ctx).
+		SetDoNotParseResponse(true).
 		SetHeader("Content-Type", formMediaType).
-		SetBody(encodeForm(s.body)).
+		SetBody(strings.NewReader(encodeForm(s.body))).
 		Post(s.url)
+	var body []byte
+	if err == nil {
+		body, err = readBody(resp.RawResponse)
+	}
 	if err != nil {
 		err = c.transportError(ctx, method, err)
 		c.logCall(ctx, method, start, 0, nil, err)
 		return nil, err
 	}
-	res, err := c.readResponse(ctx, method, resp.StatusCode(), resp.Header(), resp.Body())
+	res, err := c.readResponse(ctx, method, resp.StatusCode(), resp.Header(), body)
 	c.logCall(ctx, method, start, resp.StatusCode(), res, err)
 	return res, err
 }

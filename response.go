@@ -2,13 +2,17 @@ package alipay
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"strings"
 	"unicode/utf8"
 
+	"github.com/go-resty/resty/v2"
 	"github.com/isvkit/alipay/internal/jsonnode"
 )
 
@@ -82,14 +86,140 @@ func (c *Client) readResponse(ctx context.Context, method string, status int, h 
 			return nil, fail("decrypt", nil)
 		}
 	}
-	var st nodeStatus
-	if err := json.Unmarshal(business, &st); err != nil {
+	st, success, err := readStatus(business)
+	if err != nil {
 		return nil, &ResponseError{Method: method, StatusCode: status, Reason: "node_not_object", TraceID: trace}
 	}
-	if st.Code != "10000" || st.SubCode != "" {
+	if !success {
 		return nil, c.statusError(method, st, trace, true)
 	}
 	return &outcome{body: business, traceID: trace}, nil
+}
+
+// readStatus returns what json.Unmarshal(node, &nodeStatus) gives, and
+// whether it is a success (code 10000 without sub_code), without decoding
+// the rest of the node: the typed decode reads it once, later. Its scan
+// handles the common shape (one object, ASCII keys named exactly, string or
+// null values); anything else (a key that matches only case-insensitively
+// or holds escapes, a value of another type, invalid JSON) is left to
+// json.Unmarshal, so the result is always the same. On success st is empty.
+func readStatus(node []byte) (st nodeStatus, success bool, err error) {
+	var raw [4][]byte // code, msg, sub_code, sub_msg: quoted values; the last one counts
+	simple := true
+	valid := jsonnode.Members(node, func(key, value []byte) {
+		switch i := statusIndex(key); {
+		case !simple || i == -1:
+		case i == -2 || (value[0] != '"' && value[0] != 'n'):
+			simple = false // a case-folded key or a type error: json.Unmarshal decides
+		case value[0] == '"':
+			raw[i] = value // null leaves the field as it was
+		}
+	})
+	if !valid || !simple {
+		return unmarshalStatus(node)
+	}
+	if rawStringIs(raw[0], "10000") && rawStringIs(raw[2], "") {
+		return nodeStatus{}, true, nil
+	}
+	st = nodeStatus{Code: rawString(raw[0]), Msg: rawString(raw[1]), SubCode: rawString(raw[2]), SubMsg: rawString(raw[3])}
+	return st, false, nil
+}
+
+// unmarshalStatus is readStatus by json.Unmarshal, for the shapes its scan
+// leaves alone. It is a function of its own so that the fast path does not
+// move a nodeStatus to the heap.
+func unmarshalStatus(node []byte) (nodeStatus, bool, error) {
+	var st nodeStatus
+	err := json.Unmarshal(node, &st)
+	return st, err == nil && st.Code == "10000" && st.SubCode == "", err
+}
+
+// statusIndex returns the index of a raw member key among code, msg,
+// sub_code and sub_msg, -1 when it names none of them, and -2 when only
+// encoding/json's rules can tell (an escape, a byte that is not ASCII, or a
+// case-insensitive match, which encoding/json accepts).
+func statusIndex(key []byte) int {
+	for _, c := range key {
+		if c == '\\' || c >= utf8.RuneSelf {
+			return -2
+		}
+	}
+	switch string(key) {
+	case "code":
+		return 0
+	case "msg":
+		return 1
+	case "sub_code":
+		return 2
+	case "sub_msg":
+		return 3
+	}
+	for _, f := range [...]string{"code", "msg", "sub_code", "sub_msg"} {
+		if strings.EqualFold(string(key), f) {
+			return -2
+		}
+	}
+	return -1
+}
+
+// rawString decodes a quoted JSON string value; nil is "".
+func rawString(v []byte) string {
+	if v == nil {
+		return ""
+	}
+	if bytes.IndexByte(v, '\\') < 0 && utf8.Valid(v) {
+		return string(v[1 : len(v)-1])
+	}
+	var s string
+	_ = json.Unmarshal(v, &s) // v is a valid JSON string: it cannot fail
+	return s
+}
+
+// rawStringIs reports whether rawString(v) == want, without allocating in
+// the common case.
+func rawStringIs(v []byte, want string) bool {
+	if v != nil && bytes.IndexByte(v, '\\') < 0 && utf8.Valid(v) {
+		return string(v[1:len(v)-1]) == want
+	}
+	return rawString(v) == want
+}
+
+// readBody reads and closes a response body as resty would (a gzip body
+// that net/http did not decompress is decompressed; more than maxResponse
+// bytes is resty.ErrResponseBodyTooLarge), without resty's 512-byte read
+// loop and the two Content-Type regular expressions it runs on every
+// response.
+func readBody(resp *http.Response) ([]byte, error) {
+	defer func() { _ = resp.Body.Close() }() // read to the end or failed: nothing to report
+	var r io.Reader = resp.Body
+	if strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") && resp.ContentLength != 0 {
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, err
+		}
+		r = zr
+	}
+	// io.ReadAll's loop, sized by Content-Length when there is one (one
+	// allocation for an ordinary answer) and stopped past maxResponse.
+	n := 512
+	if cl := resp.ContentLength; cl > 0 && cl <= maxResponse {
+		n = int(cl) + 1 // room to read EOF without growing
+	}
+	b := make([]byte, 0, n)
+	for {
+		m, err := r.Read(b[len(b):min(cap(b), maxResponse+1)])
+		b = b[:len(b)+m]
+		switch {
+		case len(b) > maxResponse:
+			return nil, resty.ErrResponseBodyTooLarge
+		case err == io.EOF:
+			return b, nil
+		case err != nil:
+			return nil, err
+		case len(b) == cap(b):
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // verifyNode checks sig over the node's raw bytes, then, as the Java SDK

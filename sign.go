@@ -10,7 +10,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"log/slog"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -37,35 +37,126 @@ type param struct{ key, value string }
 // k=v with '&'. Values are raw: neither escaped nor trimmed. params is
 // sorted in place.
 func signContent(params []param) []byte {
-	sort.Slice(params, func(i, j int) bool { return params[i].key < params[j].key })
 	n := 0
 	for _, p := range params {
 		n += len(p.key) + len(p.value) + 2
 	}
-	buf := make([]byte, 0, n)
+	return appendSignContent(make([]byte, 0, n), params)
+}
+
+// appendSignContent appends the string to sign of params to dst (see
+// signContent); params is sorted in place.
+func appendSignContent(dst []byte, params []param) []byte {
+	slices.SortFunc(params, func(a, b param) int { return strings.Compare(a.key, b.key) })
+	start := len(dst)
 	for _, p := range params {
 		if p.key == "" || p.value == "" {
 			continue
 		}
-		if len(buf) > 0 {
-			buf = append(buf, '&')
+		if len(dst) > start {
+			dst = append(dst, '&')
 		}
-		buf = append(buf, p.key...)
-		buf = append(buf, '=')
-		buf = append(buf, p.value...)
+		dst = append(dst, p.key...)
+		dst = append(dst, '=')
+		dst = append(dst, p.value...)
 	}
-	return buf
+	return dst
+}
+
+// encodeForm renders params as an application/x-www-form-urlencoded body.
+func encodeForm(params []param) string {
+	n := 0
+	for _, p := range params {
+		n += queryEscapedLen(p.key) + 2 + queryEscapedLen(p.value)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for i, p := range params {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		writeQueryEscaped(&b, p.key)
+		b.WriteByte('=')
+		writeQueryEscaped(&b, p.value)
+	}
+	return b.String()
+}
+
+// queryUnreserved reports whether url.QueryEscape leaves c as it is.
+func queryUnreserved(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~'
+}
+
+// queryEscapedLen returns len(url.QueryEscape(s)).
+func queryEscapedLen[S string | []byte](s S) int {
+	n := len(s)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !queryUnreserved(c) && c != ' ' {
+			n += 2
+		}
+	}
+	return n
+}
+
+// writeQueryEscaped writes url.QueryEscape(s) to b without building it
+// first: unreserved runs as they are, a space as '+', any other byte as
+// %XX with upper-case hex digits.
+func writeQueryEscaped(b *strings.Builder, s string) {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if !queryUnreserved(s[i]) {
+			b.WriteString(s[start:i])
+			writeQueryByte(b, s[i])
+			start = i + 1
+		}
+	}
+	b.WriteString(s[start:])
+}
+
+// writeQueryEscapedBytes is writeQueryEscaped for bytes.
+func writeQueryEscapedBytes(b *strings.Builder, s []byte) {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if !queryUnreserved(s[i]) {
+			b.Write(s[start:i]) // a strings.Builder never fails
+			writeQueryByte(b, s[i])
+			start = i + 1
+		}
+	}
+	b.Write(s[start:])
+}
+
+// writeQueryByte writes a byte that url.QueryEscape escapes.
+func writeQueryByte(b *strings.Builder, c byte) {
+	const hex = "0123456789ABCDEF"
+	if c == ' ' {
+		b.WriteByte('+')
+		return
+	}
+	b.WriteByte('%')
+	b.WriteByte(hex[c>>4])
+	b.WriteByte(hex[c&15])
 }
 
 // signRSA2 signs content with SHA256withRSA (PKCS#1 v1.5) and returns the
 // standard Base64 signature.
 func signRSA2(key *rsa.PrivateKey, content []byte) (string, error) {
+	sig, err := signRSA2Raw(key, content)
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(sig), nil
+}
+
+// signRSA2Raw signs content with SHA256withRSA (PKCS#1 v1.5) and returns the
+// signature's bytes.
+func signRSA2Raw(key *rsa.PrivateKey, content []byte) ([]byte, error) {
 	digest := sha256.Sum256(content)
 	sig, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, digest[:])
 	if err != nil {
-		return "", fmt.Errorf("alipay: signing failed: %w", err)
+		return nil, fmt.Errorf("alipay: signing failed: %w", err)
 	}
-	return base64.StdEncoding.EncodeToString(sig), nil
+	return sig, nil
 }
 
 // verifyRSA2 reports whether sig (raw bytes) is a valid SHA256withRSA
