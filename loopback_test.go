@@ -118,28 +118,9 @@ func checkGatewayRequest(r *http.Request, appPub *rsa.PublicKey, want time.Time,
 		}
 		all[k] = form.Get(k)
 	}
-	for k := range query {
-		if k != "sign" {
-			all[k] = query.Get(k)
-		}
-	}
-	keys := make([]string, 0, len(all))
-	for k := range all {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + all[k]
-	}
-	content := strings.Join(parts, "&")
-	sig, err := base64.StdEncoding.Strict().DecodeString(query.Get("sign"))
+	content, err := verifyGatewaySign(appPub, query, all)
 	if err != nil {
-		return nil, fmt.Errorf("sign is not standard Base64")
-	}
-	digest := sha256.Sum256([]byte(content))
-	if rsa.VerifyPKCS1v15(appPub, crypto.SHA256, digest[:], sig) != nil {
-		return nil, fmt.Errorf("sign does not verify over %q", content)
+		return nil, err
 	}
 	for k, v := range map[string]string{"app_id": testAppID, "format": "JSON", "charset": "utf-8", "sign_type": "RSA2", "version": "1.0"} {
 		if query.Get(k) != v {
@@ -323,4 +304,39 @@ func serveMock(t testing.TB, mock *httpmock.MockTransport, status int, body stri
 	mg := &mockGateway{}
 	mock.RegisterResponder(http.MethodPost, testGW, mg.responder(t, status, body, header))
 	return mg
+}
+
+// verifyGatewaySign does what the gateway does with a request's signature,
+// with the test's own code: join the query params but sign and the text
+// params (body fields or multipart text parts) sorted by key as k=v with '&',
+// and verify the query's sign over it with appPub. It returns the content.
+func verifyGatewaySign(appPub *rsa.PublicKey, query url.Values, text map[string]string) (string, error) {
+	all := make(map[string]string, len(query)+len(text))
+	for k := range query {
+		if k != "sign" {
+			all[k] = query.Get(k)
+		}
+	}
+	for k, v := range text {
+		all[k] = v
+	}
+	keys := make([]string, 0, len(all))
+	for k := range all {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + all[k]
+	}
+	content := strings.Join(parts, "&")
+	sig, err := base64.StdEncoding.Strict().DecodeString(query.Get("sign"))
+	if err != nil {
+		return "", fmt.Errorf("sign is not standard Base64")
+	}
+	digest := sha256.Sum256([]byte(content))
+	if rsa.VerifyPKCS1v15(appPub, crypto.SHA256, digest[:], sig) != nil {
+		return "", fmt.Errorf("sign does not verify over %q", content)
+	}
+	return content, nil
 }

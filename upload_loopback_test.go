@@ -3,13 +3,10 @@ package alipay
 import (
 	"bytes"
 	"context"
-	"crypto"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -112,33 +109,11 @@ func upParseGateway(r *http.Request, appPub *rsa.PublicKey) (*upGatewayRequest, 
 		copy(f.SHA256[:], h.Sum(nil))
 		g.Files[name] = f
 	}
-	all := map[string]string{}
-	for k := range query {
-		if k != "sign" {
-			all[k] = query.Get(k)
-		}
-	}
-	for k, v := range g.Text {
-		all[k] = v
-	}
-	keys = keys[:0]
-	for k := range all {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	pairs := make([]string, len(keys))
-	for i, k := range keys {
-		pairs[i] = k + "=" + all[k]
-	}
-	g.Content = strings.Join(pairs, "&")
-	sig, err := base64.StdEncoding.Strict().DecodeString(query.Get("sign"))
+	content, err := verifyGatewaySign(appPub, query, g.Text)
 	if err != nil {
-		return nil, errors.New("sign is not standard Base64")
+		return nil, err
 	}
-	digest := sha256.Sum256([]byte(g.Content))
-	if rsa.VerifyPKCS1v15(appPub, crypto.SHA256, digest[:], sig) != nil {
-		return nil, fmt.Errorf("sign does not verify over %q", g.Content)
-	}
+	g.Content = content
 	return g, nil
 }
 
