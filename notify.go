@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/isvkit/alipay/internal/aescbc"
 )
 
 // Notification limits and defaults.
@@ -134,15 +136,19 @@ type Notification struct {
 	Version string `json:"version,omitempty"`
 	// Charset is the charset Alipay signed with, e.g. "UTF-8".
 	Charset string `json:"charset,omitempty"`
-	// EncryptType is "AES" when biz_content is encrypted. The signature
-	// covers the ciphertext as received [U: no signed sample]; this version
-	// does not decrypt, so BizContent is then the Base64 ciphertext.
+	// EncryptType is "AES" when biz_content is encrypted. The signature is
+	// checked over the ciphertext as received [U: no signed sample]; then,
+	// with [WithAESKey], biz_content is decrypted (a failure is the step
+	// "decrypt"). Without the key BizContent stays the Base64 ciphertext.
 	EncryptType string `json:"encrypt_type,omitempty"`
-	// BizContent is the payload exactly as received (JSON, or ciphertext).
+	// BizContent is the payload: the JSON as received, or decrypted from
+	// the AES ciphertext (which Params keeps).
 	BizContent string `json:"biz_content"`
 	// Params holds every verified parameter (all but sign and sign_type),
 	// including the ones above and any this version does not model.
 	Params map[string]string `json:"params,omitempty"`
+
+	decrypted bool // BizContent was decrypted from the AES ciphertext
 }
 
 // AppAPIFieldChanged is the payload of the alipay.open.app.api.field.changed
@@ -156,7 +162,7 @@ type AppAPIFieldChanged struct {
 
 // AppAPIFieldChanged decodes the biz_content of an
 // alipay.open.app.api.field.changed message. It fails when the message is
-// another msg_method, when biz_content is encrypted or in a charset other
+// another msg_method, when biz_content is still encrypted (no [WithAESKey]) or in a charset other
 // than UTF-8, or when it is not exactly one JSON object; the raw text stays
 // in [Notification.BizContent].
 func (n *Notification) AppAPIFieldChanged() (*AppAPIFieldChanged, error) {
@@ -166,8 +172,8 @@ func (n *Notification) AppAPIFieldChanged() (*AppAPIFieldChanged, error) {
 	if n.MsgMethod != methodAppAPIFieldChanged {
 		return nil, fmt.Errorf("alipay: notification %s: msg_method is %q, not %s", n.NotifyID, n.MsgMethod, methodAppAPIFieldChanged)
 	}
-	if n.EncryptType != "" {
-		return nil, fmt.Errorf("alipay: notification %s: biz_content is encrypted (%s): decryption is not supported", n.NotifyID, n.EncryptType)
+	if n.EncryptType != "" && !n.decrypted {
+		return nil, fmt.Errorf("alipay: notification %s: biz_content is encrypted (%s) and no matching key is configured (WithAESKey)", n.NotifyID, n.EncryptType)
 	}
 	if cs := strings.ToUpper(n.Charset); cs != "" && cs != "UTF-8" && cs != "UTF8" {
 		return nil, fmt.Errorf("alipay: notification %s: charset %q is not supported: decode BizContent yourself", n.NotifyID, n.Charset)
@@ -286,6 +292,14 @@ func (c *Client) verifyNotification(params url.Values, cfg *notifyConfig) (*Noti
 	if now.Sub(ts) > cfg.maxAge || ts.Sub(now) > notifyClockSkew {
 		return nil, fail("stale_timestamp")
 	}
+	biz, decrypted := flat["biz_content"], false
+	if strings.EqualFold(flat["encrypt_type"], "AES") && c.core.hasAES() {
+		plain, err := aescbc.DecryptBase64([]byte(c.core.aesKey), biz)
+		if err != nil {
+			return nil, fail("decrypt")
+		}
+		biz, decrypted = string(plain), true
+	}
 	return &Notification{
 		NotifyID:     flat["notify_id"],
 		UTCTimestamp: ts,
@@ -296,8 +310,9 @@ func (c *Client) verifyNotification(params url.Values, cfg *notifyConfig) (*Noti
 		Version:      flat["version"],
 		Charset:      flat["charset"],
 		EncryptType:  flat["encrypt_type"],
-		BizContent:   flat["biz_content"],
+		BizContent:   biz,
 		Params:       flat,
+		decrypted:    decrypted,
 	}, nil
 }
 
