@@ -34,6 +34,7 @@ const (
 // Error is a body that cannot be used; Reason is one of the Reason constants.
 type Error struct{ Reason string }
 
+// Error returns "jsonnode: <reason>".
 func (e *Error) Error() string { return "jsonnode: " + e.Reason }
 
 // Envelope is the top level of a well-formed response.
