@@ -245,7 +245,7 @@ func TestWaitFieldAuditErrors(t *testing.T) {
 	t.Run("deadline with real timers", func(t *testing.T) {
 		t.Parallel()
 		c, calls := wtClient(t, wtNode(wtAudit))
-		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond) // room for several polls on a busy machine
 		defer cancel()
 		req := wtReq()
 		req.Interval, req.MaxInterval = time.Millisecond, 4*time.Millisecond
