@@ -186,42 +186,16 @@ func isMP4(head []byte) bool {
 // count (negative, or more than the buffer): a broken io.Reader.
 var ErrInvalidRead = errors.New("multipart: source returned an invalid byte count")
 
-// limitReader fails with over once more than max bytes come from r.
-type limitReader struct {
-	r    io.Reader
-	left int64 // bytes still allowed
-	over error
-}
-
 // NewLimitReader returns a reader that yields r's bytes while at most max
 // have been read, and fails with over (after yielding exactly max bytes) as
 // soon as r has more. It reads at most one byte past max from r. Use it for
-// sources of unknown size.
+// sources of unknown size. It is an exact reader that accepts ending early.
 func NewLimitReader(r io.Reader, max int64, over error) io.Reader {
-	return &limitReader{r: r, left: max, over: over}
+	return &exactReader{r: r, left: max, long: over}
 }
 
-func (l *limitReader) Read(p []byte) (int, error) {
-	if l.left < 0 {
-		return 0, l.over
-	}
-	if int64(len(p)) > l.left+1 {
-		p = p[:l.left+1]
-	}
-	n, err := l.r.Read(p)
-	if n < 0 || n > len(p) {
-		return 0, ErrInvalidRead
-	}
-	if int64(n) > l.left {
-		n = int(l.left)
-		l.left = -1
-		return n, l.over
-	}
-	l.left -= int64(n)
-	return n, err
-}
-
-// exactReader yields exactly size bytes of r or fails.
+// exactReader yields exactly size bytes of r or fails; with a nil short it
+// yields at most size bytes (NewLimitReader).
 type exactReader struct {
 	r           io.Reader
 	left        int64
@@ -258,7 +232,7 @@ func (e *exactReader) Read(p []byte) (int, error) {
 	}
 	e.left -= int64(n)
 	switch {
-	case err == io.EOF && e.left > 0:
+	case err == io.EOF && e.left > 0 && e.short != nil:
 		return n, e.short
 	case err == io.EOF || err == nil:
 		if e.left == 0 && err == nil {
