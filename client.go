@@ -262,7 +262,7 @@ func (c *Client) sign(method string, bizContent []byte, text []param) (*signed, 
 		u.WriteByte('&')
 	}
 	u.WriteString("sign=")
-	writeQueryEscapedBytes(&u, sig64)
+	writeQueryEscaped(&u, sig64)
 	return &signed{url: u.String(), body: body}, nil
 }
 

@@ -2,6 +2,8 @@ package alipay
 
 import (
 	"bytes"
+	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 )
@@ -35,4 +37,24 @@ func (o orderedParams) get(k string) string {
 		}
 	}
 	return ""
+}
+
+// signContent returns the string to sign of params (appendSignContent into
+// a new slice); params is sorted in place.
+func signContent(params []param) []byte {
+	n := 0
+	for _, p := range params {
+		n += len(p.key) + len(p.value) + 2
+	}
+	return appendSignContent(make([]byte, 0, n), params)
+}
+
+// signRSA2 signs content with SHA256withRSA (PKCS#1 v1.5) and returns the
+// standard Base64 signature.
+func signRSA2(key *rsa.PrivateKey, content []byte) (string, error) {
+	sig, err := signRSA2Raw(key, content)
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(sig), nil
 }

@@ -34,7 +34,7 @@ func TestQueryEscapeMatchesURL(t *testing.T) {
 		want := url.QueryEscape(s)
 		var b, bb strings.Builder
 		writeQueryEscaped(&b, s)
-		writeQueryEscapedBytes(&bb, []byte(s))
+		writeQueryEscaped(&bb, []byte(s))
 		assert.Equal(t, want, b.String(), "%q", s)
 		assert.Equal(t, want, bb.String(), "%q", s)
 		assert.Equal(t, len(want), queryEscapedLen(s), "%q", s)

@@ -32,20 +32,10 @@ func formatTimestamp(t time.Time) string { return t.In(cst).Format(timestampLayo
 // param is one text parameter of a request, in the order it was added.
 type param struct{ key, value string }
 
-// signContent builds the string to sign of protocol.md §2: every parameter
-// with a non-empty key and value, sorted by key in byte order, joined as
-// k=v with '&'. Values are raw: neither escaped nor trimmed. params is
-// sorted in place.
-func signContent(params []param) []byte {
-	n := 0
-	for _, p := range params {
-		n += len(p.key) + len(p.value) + 2
-	}
-	return appendSignContent(make([]byte, 0, n), params)
-}
-
-// appendSignContent appends the string to sign of params to dst (see
-// signContent); params is sorted in place.
+// appendSignContent appends to dst the string to sign of protocol.md §2:
+// every parameter with a non-empty key and value, sorted by key in byte
+// order, joined as k=v with '&'. Values are raw: neither escaped nor
+// trimmed. params is sorted in place.
 func appendSignContent(dst []byte, params []param) []byte {
 	slices.SortFunc(params, func(a, b param) int { return strings.Compare(a.key, b.key) })
 	start := len(dst)
@@ -99,31 +89,16 @@ func queryEscapedLen[S string | []byte](s S) int {
 }
 
 // writeQueryEscaped writes url.QueryEscape(s) to b without building it
-// first: unreserved runs as they are, a space as '+', any other byte as
-// %XX with upper-case hex digits.
-func writeQueryEscaped(b *strings.Builder, s string) {
-	start := 0
+// first: unreserved bytes as they are, a space as '+', any other byte as %XX
+// with upper-case hex digits.
+func writeQueryEscaped[S string | []byte](b *strings.Builder, s S) {
 	for i := 0; i < len(s); i++ {
-		if !queryUnreserved(s[i]) {
-			b.WriteString(s[start:i])
-			writeQueryByte(b, s[i])
-			start = i + 1
+		if c := s[i]; queryUnreserved(c) {
+			b.WriteByte(c)
+		} else {
+			writeQueryByte(b, c)
 		}
 	}
-	b.WriteString(s[start:])
-}
-
-// writeQueryEscapedBytes is writeQueryEscaped for bytes.
-func writeQueryEscapedBytes(b *strings.Builder, s []byte) {
-	start := 0
-	for i := 0; i < len(s); i++ {
-		if !queryUnreserved(s[i]) {
-			b.Write(s[start:i]) // a strings.Builder never fails
-			writeQueryByte(b, s[i])
-			start = i + 1
-		}
-	}
-	b.Write(s[start:])
 }
 
 // writeQueryByte writes a byte that url.QueryEscape escapes.
@@ -136,16 +111,6 @@ func writeQueryByte(b *strings.Builder, c byte) {
 	b.WriteByte('%')
 	b.WriteByte(hex[c>>4])
 	b.WriteByte(hex[c&15])
-}
-
-// signRSA2 signs content with SHA256withRSA (PKCS#1 v1.5) and returns the
-// standard Base64 signature.
-func signRSA2(key *rsa.PrivateKey, content []byte) (string, error) {
-	sig, err := signRSA2Raw(key, content)
-	if err != nil {
-		return "", err
-	}
-	return base64.StdEncoding.EncodeToString(sig), nil
 }
 
 // signRSA2Raw signs content with SHA256withRSA (PKCS#1 v1.5) and returns the
