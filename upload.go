@@ -339,8 +339,7 @@ func (c *Client) sendUpload(ctx context.Context, method string, text []param, fi
 	resp, err := c.core.http.Do(req)
 	var raw []byte
 	if err == nil {
-		raw, err = io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
-		_ = resp.Body.Close() // fully read or failed: nothing to report
+		raw, err = readBody(resp) // the form path's reader: limit, gzip, close
 	}
 	if wait != nil {
 		wait()
@@ -350,9 +349,6 @@ func (c *Client) sendUpload(ctx context.Context, method string, text []param, fi
 	}
 	if err != nil {
 		return nil, 0, c.transportError(ctx, method, err)
-	}
-	if len(raw) > maxResponse {
-		return nil, resp.StatusCode, &ResponseError{Method: method, StatusCode: resp.StatusCode, Reason: "body_too_large"}
 	}
 	res, err := c.readResponse(ctx, method, resp.StatusCode, resp.Header, raw)
 	return res, resp.StatusCode, err
