@@ -316,20 +316,18 @@ func (c *Client) fetchCert(ctx context.Context, sn string) (*rsa.PublicKey, *cer
 	if err != nil {
 		return nil, &certFailure{step: "unknown_cert_sn", cause: "certificate download: " + err.Error()}
 	}
-	resp, err := c.core.rest.R().SetContext(ctx).SetHeader("Content-Type", formMediaType).
-		SetBody(encodeForm(s.body)).Post(s.url)
+	resp, body, err := isv.send(ctx, method, s)
 	if err != nil {
-		err = isv.transportError(ctx, method, err)
 		isv.logCall(ctx, method, start, 0, nil, err)
 		return nil, &certFailure{step: "unknown_cert_sn", cause: "certificate download failed: " + err.Error()}
 	}
-	trace := resp.Header().Get("trace_id")
-	key, fail := isv.readCertDownload(sn, resp.StatusCode(), resp.Body(), trace)
+	trace := resp.Header.Get("trace_id")
+	key, fail := isv.readCertDownload(sn, resp.StatusCode, body, trace)
 	if fail != nil {
-		isv.logCall(ctx, method, start, resp.StatusCode(), nil, fail.errorFor(method, sn))
+		isv.logCall(ctx, method, start, resp.StatusCode, nil, fail.errorFor(method, sn))
 		return nil, fail
 	}
-	isv.logCall(ctx, method, start, resp.StatusCode(), &outcome{traceID: trace}, nil)
+	isv.logCall(ctx, method, start, resp.StatusCode, &outcome{traceID: trace}, nil)
 	return key, nil
 }
 

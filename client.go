@@ -277,9 +277,22 @@ func (c *Client) call(ctx context.Context, method string, bizContent []byte, tex
 	if err != nil {
 		return nil, err
 	}
-	// A *strings.Reader body: net/http sets its length and GetBody, so resty
-	// sends it without the three copies it makes of a string body. The
-	// answer is read by readBody, not by resty.
+	resp, body, err := c.send(ctx, method, s)
+	if err != nil {
+		c.logCall(ctx, method, start, 0, nil, err)
+		return nil, err
+	}
+	res, err := c.readResponse(ctx, method, resp.StatusCode, resp.Header, body)
+	c.logCall(ctx, method, start, resp.StatusCode, res, err)
+	return res, err
+}
+
+// send POSTs a signed form request through resty and reads the answer
+// with readBody; a failure to get one is scrubbed by transportError.
+// The form body is a *strings.Reader: net/http sets its length and
+// GetBody, so resty sends it without the three copies it makes of a
+// string body.
+func (c *Client) send(ctx context.Context, method string, s *signed) (*http.Response, []byte, error) {
 	resp, err := c.core.rest.R().
 		SetContext(ctx).
 		SetDoNotParseResponse(true).
@@ -291,13 +304,9 @@ func (c *Client) call(ctx context.Context, method string, bizContent []byte, tex
 		body, err = readBody(resp.RawResponse)
 	}
 	if err != nil {
-		err = c.transportError(ctx, method, err)
-		c.logCall(ctx, method, start, 0, nil, err)
-		return nil, err
+		return nil, nil, c.transportError(ctx, method, err)
 	}
-	res, err := c.readResponse(ctx, method, resp.StatusCode(), resp.Header(), body)
-	c.logCall(ctx, method, start, resp.StatusCode(), res, err)
-	return res, err
+	return resp.RawResponse, body, nil
 }
 
 // transportError wraps a failure to get any response, after removing the
