@@ -21,7 +21,7 @@ type phoneKAT struct {
 	Plaintext       *string `json:"plaintext"`
 	Expect          string  `json:"expect"`
 	Reason          string  `json:"reason"`
-	Result *struct {
+	Result          *struct {
 		Code    string  `json:"code"`
 		Msg     string  `json:"msg"`
 		Mobile  string  `json:"mobile"`

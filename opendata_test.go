@@ -122,10 +122,10 @@ func TestOpenDataRefusals(t *testing.T) {
 	assert.NotContains(t, err.Error(), "c2hvcnQ=")
 
 	for plain, want := range map[string]string{
-		`{"code":10000,"mobile":"13800000000"}`:         "invalid_plaintext",
-		`{"code":"10000","mobile":13800000000}`:         "invalid_plaintext",
+		`{"code":10000,"mobile":"13800000000"}`:          "invalid_plaintext",
+		`{"code":"10000","mobile":13800000000}`:          "invalid_plaintext",
 		`{"code":"10000","msg":"Success","subCode":"x"}`: "x",
-		`{"msg":"Success","mobile":"13800000000"}`:      "",
+		`{"msg":"Success","mobile":"13800000000"}`:       "",
 	} {
 		_, err := c.PhoneNumber(ctx, katMerchantApp, testEnvelope(t, phoneAESKey, plain))
 		var ee *EnvelopeError
