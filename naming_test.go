@@ -45,8 +45,10 @@ var flowAPIs = map[string]string{
 	"alipay.open.app.api.field.apply":  "申请获取接口用户敏感信息字段",
 	"alipay.open.app.api.field.query":  "用户信息申请记录查询",
 	// Using the approved field.
-	"alipay.open.auth.app.aes.set": "授权应用aes密钥设置",
-	"alipay.open.auth.app.aes.get": "授权应用aes密钥查询",
+	"alipay.open.auth.app.aes.set":            "授权应用aes密钥设置",
+	"alipay.open.auth.app.aes.get":            "授权应用aes密钥查询",
+	"alipay.open.mini.category.query":         "小程序类目树查询",
+	"alipay.open.mini.category.require.query": "查询类目所需资质信息",
 }
 
 // apiLine is the form of the line: "Alipay API: <method> (<title>)."
