@@ -131,7 +131,9 @@ type CategoryPath []*CategoryNode
 // IDs returns the level ids joined by '_', e.g. "XS1013_XS2071": one
 // category as MiniBaseInfoModifyRequest.MiniCategoryIDs and
 // MiniCategoryRequireQueryRequest.CategoryCodeList take it.
-func (p CategoryPath) IDs() string { return p.join(func(n *CategoryNode) string { return n.CategoryID }) }
+func (p CategoryPath) IDs() string {
+	return p.join(func(n *CategoryNode) string { return n.CategoryID })
+}
 
 // Names returns the level names joined by '_', e.g. "文娱_示例二级类目", the
 // form of [MiniBaseInfoQueryResponse.CategoryNames].
