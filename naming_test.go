@@ -33,7 +33,8 @@ var nameGlossary = map[string]string{
 
 // callHelpers are the exported *Client methods that take a ctx but are not
 // one Alipay method (style.md B2: verb-first helper names).
-var callHelpers = map[string]bool{"Call": true, "WaitFieldAudit": true, "DecryptOpenData": true, "PhoneNumber": true}
+var callHelpers = map[string]bool{"Call": true, "WaitFieldAudit": true, "DecryptOpenData": true, "PhoneNumber": true,
+	"ListMiniTemplateUsages": true}
 
 // flowAPIs are the API methods of the flow and of the approved field's use
 // with their page titles, exactly.
@@ -49,6 +50,7 @@ var flowAPIs = map[string]string{
 	"alipay.open.auth.app.aes.get":            "授权应用aes密钥查询",
 	"alipay.open.mini.category.query":         "小程序类目树查询",
 	"alipay.open.mini.category.require.query": "查询类目所需资质信息",
+	"alipay.open.mini.template.usage.query":   "查询使用模板的小程序列表",
 }
 
 // apiLine is the form of the line: "Alipay API: <method> (<title>)."
