@@ -131,7 +131,7 @@ func (c *Client) AuthAppAESSet(ctx context.Context, req *AuthAppAESSetRequest) (
 	}
 	res, err := callTyped[AuthAppAESSetResponse](ctx, c, methodAuthAppAESSet, biz, nil)
 	if err != nil {
-		return nil, err
+		return nil, scrubKeyError(err)
 	}
 	res.Raw = nil
 	return res, nil
@@ -156,10 +156,25 @@ func (c *Client) AuthAppAESGet(ctx context.Context, req *AuthAppAESGetRequest) (
 	}
 	res, err := callTyped[AuthAppAESGetResponse](ctx, c, methodAuthAppAESGet, biz, nil)
 	if err != nil {
-		return nil, err
+		return nil, scrubKeyError(err)
 	}
 	res.Raw = nil
 	return res, nil
+}
+
+// scrubKeyError empties the parts of an error that quote the response (a
+// VerifyError's Content, a ResponseError's Body): in an AES key call they
+// could hold a key, should a response ever come unencrypted.
+func scrubKeyError(err error) error {
+	var ve *VerifyError
+	if errors.As(err, &ve) {
+		ve.Content = ""
+	}
+	var re *ResponseError
+	if errors.As(err, &re) {
+		re.Body = ""
+	}
+	return err
 }
 
 // aesKeyCall checks what both AES key calls need and returns the

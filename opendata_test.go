@@ -25,12 +25,19 @@ const (
 // quoted ciphertext with the test Alipay key, as Alipay does.
 func testEnvelope(t testing.TB, aesKey, plaintext string) []byte {
 	t.Helper()
+	ct := aesBase64(t, aesKey, plaintext)
+	sign := newGatewaySigner(t).sign(`"` + ct + `"`)
+	return []byte(`{"response":"` + ct + `","sign":"` + sign + `","sign_type":"RSA2","encrypt_type":"AES","charset":"UTF-8"}`)
+}
+
+// aesBase64 encrypts plaintext with the Base64 AES key.
+func aesBase64(t testing.TB, aesKey, plaintext string) string {
+	t.Helper()
 	key, err := base64.StdEncoding.DecodeString(aesKey)
 	require.NoError(t, err)
 	ct, err := aescbc.EncryptBase64(key, []byte(plaintext))
 	require.NoError(t, err)
-	sign := newGatewaySigner(t).sign(`"` + ct + `"`)
-	return []byte(`{"response":"` + ct + `","sign":"` + sign + `","sign_type":"RSA2","encrypt_type":"AES","charset":"UTF-8"}`)
+	return ct
 }
 
 // sliceKeys is an AESKeySource with fixed keys for katMerchantApp.
