@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 
 	"github.com/isvkit/alipay/internal/aescbc"
@@ -113,7 +114,9 @@ func (r *AuthAppAESGetResponse) HasKey() bool { return !r.AESKey.IsZero() }
 // your [AESKeySource] for a while. For the same reason it is never retried:
 // after a transport error, a timeout or a cancelled ctx the outcome is
 // unknown, so read the key with [Client.AuthAppAESGet] rather than calling
-// set again. Prefer get first, and set only when it reports no key.
+// set again; the same holds for a success without a key (a
+// [*ResponseError] with Reason "missing_aes_key"). Prefer get first, and
+// set only when it reports no key.
 //
 // The ISV calls it for itself: use the client of [NewClient], not one of
 // [Client.WithAppAuthToken] (refused before sending, as is a client without
@@ -132,6 +135,9 @@ func (c *Client) AuthAppAESSet(ctx context.Context, req *AuthAppAESSetRequest) (
 	res, err := callTyped[AuthAppAESSetResponse](ctx, c, methodAuthAppAESSet, biz, nil)
 	if err != nil {
 		return nil, scrubKeyError(err)
+	}
+	if res.AESKey.IsZero() { // the key changed, but we do not know it
+		return nil, &ResponseError{Method: methodAuthAppAESSet, StatusCode: http.StatusOK, Reason: "missing_aes_key", TraceID: res.TraceID}
 	}
 	res.Raw = nil
 	return res, nil

@@ -60,7 +60,8 @@ func TestAuthAppAESWire(t *testing.T) {
 	assert.Equal(t, "[redacted] [none]", fmt.Sprintf("%v %v", get.AESKey, AESKey{}))
 }
 
-// TestAuthAppAESGetNoKey: an empty or null aes_key is "no key".
+// TestAuthAppAESGetNoKey: an empty or null aes_key is "no key" for get,
+// and an error for set (the key changed to one we do not know).
 func TestAuthAppAESGetNoKey(t *testing.T) {
 	t.Parallel()
 	for _, node := range []string{
@@ -72,6 +73,10 @@ func TestAuthAppAESGetNoKey(t *testing.T) {
 		require.NoError(t, err, node)
 		assert.False(t, res.HasKey(), node)
 		assert.Empty(t, res.AESKey.Base64())
+		_, err = g.client(t, WithAESKey(isvAESKey)).AuthAppAESSet(context.Background(), &AuthAppAESSetRequest{MerchantAppID: katMerchantApp})
+		var re *ResponseError
+		require.ErrorAs(t, err, &re, node)
+		assert.Equal(t, "missing_aes_key", re.Reason, "set without a key: read it with get")
 	}
 }
 
