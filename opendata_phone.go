@@ -25,7 +25,7 @@ type PhoneNumber struct {
 // HasNumber reports whether Alipay returned a number. A success without
 // one means the user has no phone number bound: ask for it another way,
 // never store "".
-func (p *PhoneNumber) HasNumber() bool { return p.Mobile != "" }
+func (p PhoneNumber) HasNumber() bool { return p.Mobile != "" }
 
 // Masked returns the number with all but its first 3 and last 4
 // characters replaced by '*' ("13800000000" → "138****0000"); a number of
