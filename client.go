@@ -73,6 +73,8 @@ type core struct {
 	now       func() time.Time
 	certs     *certMode // certificate mode (cert.go); nil in public-key mode
 	aesKey    secret    // raw AES content-encryption key (aes.go); "" when off
+
+	aesKeySource AESKeySource // merchant apps' AES keys for open data (opendata.go); nil when off
 }
 
 // NewClient returns a client for the app appID (the ISV's own app id).
@@ -127,6 +129,8 @@ func NewClient(appID string, opts ...Option) (*Client, error) {
 		now:       cfg.clock,
 		certs:     certs,
 		aesKey:    cfg.aesKey,
+
+		aesKeySource: cfg.aesKeySource,
 	}}, nil
 }
 

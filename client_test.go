@@ -380,7 +380,7 @@ func TestResponseDecoding(t *testing.T) {
 		}
 	})
 	for _, tc := range []struct{ raw, want string }{
-		{`true`, "true"}, {`"true"`, "true"}, {`false`, "false"}, {`"false"`, "false"}, {`null`, "nil"}, {`1`, "error"},
+		{`true`, "true"}, {`"true"`, "true"}, {`false`, "false"}, {`"false"`, "false"}, {`null`, "nil"}, {`1`, "true"}, {`"0"`, "false"}, {`2`, "error"},
 	} {
 		t.Run("registration_limit_release_"+tc.raw, func(t *testing.T) {
 			res, err := fetch(t, methodMiniBaseInfoQuery, `{"code":"10000","msg":"Success","registration_limit_release":`+tc.raw+`}`, nil)

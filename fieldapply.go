@@ -243,8 +243,15 @@ type AuthFieldApply struct {
 	CustomerAnswer string `json:"customer_answer"`
 	// Memo is a remark (备注), in practice the purpose of the data.
 	Memo string `json:"memo,omitempty"`
-	// TinyAppTemplateID is the template id (小程序模板id) when applying for
-	// a mini-program built from a template.
+	// TinyAppTemplateID is the template's app id (小程序模板id), to apply
+	// for a template (template-built mini-programs, 模板开发): send the
+	// application with the template's client (WithAppAuthToken with the
+	// token the template was authorised with, as for a merchant app).
+	// Alipay does not say whether a template's approval covers the
+	// mini-programs built from it: check each merchant with
+	// [Client.AppAPIFieldQuery] ([Client.ListMiniTemplateUsages] lists
+	// them). Each template and each instance needs its own AES key
+	// ([Client.AuthAppAESSet]). Empty for an ordinary mini-program.
 	TinyAppTemplateID string `json:"tiny_app_template_id,omitempty"`
 }
 

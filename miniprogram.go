@@ -2,6 +2,7 @@ package alipay
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -116,12 +117,55 @@ type MiniBaseInfoModifyRequest struct {
 // MiniBaseInfoModifyResponse is the answer to a change of basic info.
 type MiniBaseInfoModifyResponse struct {
 	ResponseMeta
-	// ModifyStatus is the result of the change (小程序基础信息修改结果), as
-	// received; its values are not documented (example "1"). Newer field:
-	// empty when absent. For a listed mini-program the change may wait for
-	// an info audit.
-	ModifyStatus string `json:"modify_status"`
+	// ModifyStatus is the result of the change (小程序基础信息修改结果)
+	// exactly as received: a JSON string's value, or a number's digits
+	// (Alipay does not document the type or the values; an example shows
+	// "1"). Empty when absent. Read it through
+	// [MiniBaseInfoModifyResponse.PendingAudit].
+	ModifyStatus string `json:"-"`
 }
+
+// UnmarshalJSON decodes the response, keeping modify_status raw whether it
+// is a string or a number.
+func (r *MiniBaseInfoModifyResponse) UnmarshalJSON(data []byte) error {
+	var raw struct {
+		ModifyStatus json.RawMessage `json:"modify_status"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	r.ModifyStatus = ""
+	switch v := raw.ModifyStatus; {
+	case len(v) == 0 || string(v) == "null":
+	case v[0] == '"':
+		return json.Unmarshal(v, &r.ModifyStatus)
+	default:
+		r.ModifyStatus = string(v)
+	}
+	return nil
+}
+
+// PendingAudit reports whether the gateway sent a modify_status. For a
+// mini-program that has a listed version a change goes to an information
+// audit and takes effect only once approved; Alipay does not document the
+// values, so any modify_status is reported as "pending audit", never as
+// "applied": confirm with [Client.MiniBaseInfoQuery] later.
+func (r *MiniBaseInfoModifyResponse) PendingAudit() bool { return r.ModifyStatus != "" }
+
+// Sub_codes of [Client.MiniBaseInfoModify] refusing a change of a
+// mini-program that is online. Compare [APIError.SubCode] exactly.
+const (
+	// SubCodeCannotModifyCategoryWithRelationVersion: the category cannot
+	// change while a version uses it; change it with the next version's
+	// audit (alipay.open.mini.version.audit.apply, mini_category_ids).
+	SubCodeCannotModifyCategoryWithRelationVersion = "CANNOT_MODIFY_CATEGORY_WITH_RELATION_VERSION"
+	// SubCodeMiniAppInfoAuditContains: an information audit is under way;
+	// wait for it, or change the category with the next version's audit.
+	SubCodeMiniAppInfoAuditContains = "MINI_APP_INFO_AUDIT_CONTAINS"
+	// SubCodeCannotModifyNameAfterOnline: the name cannot change once the
+	// mini-program is online.
+	SubCodeCannotModifyNameAfterOnline = "CANNOT_MODIFY_NAME_AFTER_ONLINE"
+)
 
 // lengthRule is the documented length range of a text parameter.
 type lengthRule struct {
@@ -135,6 +179,14 @@ type lengthRule struct {
 // A cancelled ctx, a timeout or a transport error does not tell whether the
 // change was applied: check with [Client.MiniBaseInfoQuery] before sending
 // it again. Nothing is ever retried.
+//
+// On a mini-program with a listed version the change goes to an
+// information audit: a success then means "submitted", reported by
+// [MiniBaseInfoModifyResponse.PendingAudit], and a refusal carries
+// [SubCodeCannotModifyCategoryWithRelationVersion],
+// [SubCodeMiniAppInfoAuditContains] or [SubCodeCannotModifyNameAfterOnline].
+// Category ids come from [Client.MiniCategoryQuery] ([CategoryTree.Find],
+// [MiniCategoryIDs]).
 //
 // Alipay API: alipay.open.mini.baseinfo.modify (小程序修改基础信息).
 func (c *Client) MiniBaseInfoModify(ctx context.Context, req *MiniBaseInfoModifyRequest) (*MiniBaseInfoModifyResponse, error) {

@@ -27,14 +27,17 @@ var nameGlossary = map[string]string{
 	"mini": "Mini", "baseinfo": "BaseInfo", "app": "App", "api": "API",
 	"scene": "Scene", "field": "Field",
 	"query": "Query", "modify": "Modify", "apply": "Apply", "changed": "Changed",
+	"auth": "Auth", "aes": "AES", "set": "Set", "get": "Get",
+	"category": "Category", "require": "Require", "template": "Template", "usage": "Usage",
 }
 
 // callHelpers are the exported *Client methods that take a ctx but are not
 // one Alipay method (style.md B2: verb-first helper names).
-var callHelpers = map[string]bool{"Call": true, "WaitFieldAudit": true}
+var callHelpers = map[string]bool{"Call": true, "WaitFieldAudit": true, "DecryptOpenData": true, "PhoneNumber": true,
+	"ListMiniTemplateUsages": true}
 
-// flowAPIs are the API methods of the flow with their page titles
-// (endpoints.md), exactly.
+// flowAPIs are the API methods of the flow and of the approved field's use
+// with their page titles, exactly.
 var flowAPIs = map[string]string{
 	"alipay.open.mini.baseinfo.query":  "查询小程序基础信息",
 	"alipay.open.mini.baseinfo.modify": "小程序修改基础信息",
@@ -42,6 +45,12 @@ var flowAPIs = map[string]string{
 	"alipay.open.app.api.scene.query":  "查询接口字段使用场景",
 	"alipay.open.app.api.field.apply":  "申请获取接口用户敏感信息字段",
 	"alipay.open.app.api.field.query":  "用户信息申请记录查询",
+	// Using the approved field.
+	"alipay.open.auth.app.aes.set":            "授权应用aes密钥设置",
+	"alipay.open.auth.app.aes.get":            "授权应用aes密钥查询",
+	"alipay.open.mini.category.query":         "小程序类目树查询",
+	"alipay.open.mini.category.require.query": "查询类目所需资质信息",
+	"alipay.open.mini.template.usage.query":   "查询使用模板的小程序列表",
 }
 
 // apiLine is the form of the line: "Alipay API: <method> (<title>)."
@@ -67,9 +76,12 @@ func goName(method string) (string, error) {
 func TestGoName(t *testing.T) {
 	t.Parallel()
 	for method, want := range map[string]string{
-		"alipay.open.mini.baseinfo.query":   "MiniBaseInfoQuery",
-		"alipay.open.app.api.field.apply":   "AppAPIFieldApply",
-		"alipay.open.app.api.field.changed": "AppAPIFieldChanged",
+		"alipay.open.mini.baseinfo.query":         "MiniBaseInfoQuery",
+		"alipay.open.app.api.field.apply":         "AppAPIFieldApply",
+		"alipay.open.app.api.field.changed":       "AppAPIFieldChanged",
+		"alipay.open.auth.app.aes.set":            "AuthAppAESSet",
+		"alipay.open.mini.category.require.query": "MiniCategoryRequireQuery",
+		"alipay.open.mini.template.usage.query":   "MiniTemplateUsageQuery",
 	} {
 		got, err := goName(method)
 		require.NoError(t, err)
@@ -209,8 +221,8 @@ func uses(d *ast.FuncDecl, name string) bool {
 // API:" line names the method it is derived from, in the fixed form, as
 // the comment's last line; its signature is (ctx, *<Name>Request)
 // (*<Name>Response, error) and it calls method<Name>; every other method
-// taking a ctx is a listed helper; and the API methods are the six of the
-// flow.
+// taking a ctx is a listed helper; and the API methods are those of
+// flowAPIs.
 func TestAPIMethodNames(t *testing.T) {
 	t.Parallel()
 	p := parseSource(t)
@@ -268,7 +280,7 @@ func TestAPIMethodNames(t *testing.T) {
 	}
 	sort.Strings(got)
 	sort.Strings(want)
-	assert.Equal(t, want, got, "the API methods of *Client are the six of the flow")
+	assert.Equal(t, want, got, "the API methods of *Client are those of flowAPIs")
 	for h := range callHelpers {
 		d, ok := p.funcs["Client."+h]
 		if assert.True(t, ok, "listed helper Client.%s exists", h) {

@@ -50,6 +50,8 @@ type config struct {
 	rootBundle *rootBundle
 	rotation   bool
 	aesKey     secret // raw AES key; "" when off
+
+	aesKeySource AESKeySource // merchant apps' AES keys for open data (opendata.go)
 }
 
 // WithPrivateKey sets the app private key (应用私钥) used to sign requests:

@@ -213,16 +213,18 @@ type ResponseMeta struct {
 	Raw json.RawMessage `json:"-"`
 }
 
-// FlexBool is a boolean that decodes from JSON true/false or from the
-// strings "true"/"false"; the gateway's choice is unconfirmed.
+// FlexBool is a boolean that decodes from JSON true/false, from the
+// strings "true"/"false", or from 1/0 (as numbers or strings, the way PHP
+// renders booleans); the gateway's choice is unconfirmed.
 type FlexBool bool
 
-// UnmarshalJSON accepts true, false, "true" and "false".
+// UnmarshalJSON accepts true, false, "true", "false", 1, 0, "1" and "0";
+// null and "" are false.
 func (b *FlexBool) UnmarshalJSON(data []byte) error {
 	switch string(data) {
-	case "true", `"true"`:
+	case "true", `"true"`, "1", `"1"`:
 		*b = true
-	case "false", `"false"`, "null", `""`:
+	case "false", `"false"`, "null", `""`, "0", `"0"`:
 		*b = false
 	default:
 		return fmt.Errorf("alipay: cannot decode %.32q as a boolean", data)
