@@ -24,6 +24,11 @@ const (
 // would cost seconds of CPU.
 const maxSerialOctets = 24
 
+// maxOIDOctets bounds an OBJECT IDENTIFIER's contents. Real OIDs take a
+// few octets (a UUID arc, 2.25.<128 bits>, about 20); formatOID's cost
+// grows with the square of an arc's size.
+const maxOIDOctets = 128
+
 // rawFields are what an SN needs from a certificate, read from the raw DER
 // without interpreting keys or extensions, so that certificates Go cannot
 // parse (the SM2 root of Alipay's bundle) still yield them.
@@ -140,6 +145,9 @@ func parseInteger(b []byte) (*big.Int, error) {
 func formatOID(b []byte) (string, error) {
 	if len(b) == 0 {
 		return "", errors.New("empty OBJECT IDENTIFIER")
+	}
+	if len(b) > maxOIDOctets {
+		return "", fmt.Errorf("OBJECT IDENTIFIER has %d octets; at most %d are read", len(b), maxOIDOctets)
 	}
 	var sb strings.Builder
 	arc := new(big.Int)

@@ -62,3 +62,27 @@ func TestHugeSerialRefusedBeforeSNConversion(t *testing.T) {
 		assert.Equal(t, ok, err == nil, "%d octets: %v", n, err)
 	}
 }
+
+// TestHugeOIDRefused: an OBJECT IDENTIFIER of one 1 MiB arc (as a
+// downloaded certificate's signature algorithm or a DN attribute type)
+// would cost seconds of CPU to render; it is refused by its size.
+func TestHugeOIDRefused(t *testing.T) {
+	huge := append(append([]byte{0x2a}, bytes.Repeat([]byte{0xff}, 1<<20)...), 0x7f)
+	start := time.Now()
+	_, err := formatOID(huge)
+	require.Error(t, err)
+	assert.Less(t, time.Since(start), 3*time.Second)
+	_, err = formatOID(append(bytes.Repeat([]byte{0x81}, 127), 0x01))
+	assert.NoError(t, err, "128 octets are still read")
+
+	der := mustParse(t, "certs/test_root_r1.crt")[0].DER
+	bigAlg := resequence(t, der, func(cert []asn1.RawValue) {
+		cert[1].FullBytes = resequence(t, cert[1].FullBytes, func(alg []asn1.RawValue) {
+			b, err := asn1.Marshal(asn1.RawValue{Tag: tagOID, Bytes: huge})
+			require.NoError(t, err)
+			alg[0].FullBytes = b
+		})
+	})
+	_, err = Parse(bigAlg)
+	assert.ErrorContains(t, err, "OBJECT IDENTIFIER has 1048578 octets")
+}
