@@ -3,7 +3,6 @@ package alipay
 import (
 	"context"
 	"crypto/rsa"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,8 +10,6 @@ import (
 	"net/url"
 	"os"
 	"time"
-
-	"github.com/isvkit/alipay/internal/certsn"
 )
 
 // Gateways of the Alipay Open Platform (protocol.md §10).
@@ -310,55 +307,4 @@ func WithAESKey(key string) Option {
 		c.aesKey, err = parseAESKey("WithAESKey", key)
 		return err
 	}
-}
-
-// leafCert is the first certificate of an app or Alipay certificate file.
-type leafCert struct {
-	sn  string
-	key *rsa.PublicKey
-}
-
-// rootBundle is the Alipay root certificate file: its SN and, as trust
-// anchors for rotation, every root Go can parse.
-type rootBundle struct {
-	sn    string
-	roots *x509.CertPool
-}
-
-// loadLeafCert reads the first certificate of a certificate file; it must
-// hold an RSA key of at least 2048 bits. Errors name the option, never
-// content.
-func loadLeafCert(option string, data []byte) (*leafCert, error) {
-	certs, err := certsn.Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("alipay: %s: %w", option, err)
-	}
-	first := certs[0]
-	if first.X509 == nil {
-		return nil, fmt.Errorf("alipay: %s: the first certificate (signature algorithm %s) cannot be parsed", option, first.SignatureOID)
-	}
-	key, err := checkPublicKey(option, first.X509.PublicKey)
-	if err != nil {
-		return nil, err
-	}
-	return &leafCert{sn: first.SN, key: key}, nil
-}
-
-// loadRootBundle reads the Alipay root certificate file (alipayRootCert.crt).
-func loadRootBundle(option string, data []byte) (*rootBundle, error) {
-	certs, err := certsn.Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("alipay: %s: %w", option, err)
-	}
-	sn, err := certsn.RootSN(certs)
-	if err != nil {
-		return nil, fmt.Errorf("alipay: %s: %w", option, err)
-	}
-	pool := x509.NewCertPool()
-	for _, c := range certs {
-		if c.X509 != nil {
-			pool.AddCert(c.X509)
-		}
-	}
-	return &rootBundle{sn: sn, roots: pool}, nil
 }
