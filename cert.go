@@ -41,12 +41,13 @@ const (
 // below mu is the only mutable state, and mu is never held across a
 // network call.
 type certMode struct {
-	appSN     string
-	rootSN    string
-	alipaySN  string
-	alipayKey *rsa.PublicKey
-	roots     *x509.CertPool
-	rotation  bool
+	appSN      string
+	rootSN     string
+	alipaySN   string
+	alipayKey  *rsa.PublicKey
+	alipayCert *x509.Certificate // the configured one; rotation keeps its subject and issuer
+	roots      *x509.CertPool
+	rotation   bool
 
 	mu       sync.Mutex
 	rotated  map[string]*rsa.PublicKey // accepted downloads by SN
@@ -150,11 +151,12 @@ func (m *certMode) refuse(sn string, now time.Time) *certFailure {
 }
 
 // verifyLeaf decides whether a downloaded certificate may verify responses
-// signed under sn: it must be the certificate named sn, be valid at now,
-// chain to the configured root bundle (with the file's other certificates
-// as intermediates), and hold an RSA key of at least 2048 bits.
+// signed under sn: it must be Alipay's signing certificate named sn, with
+// the configured one's subject and issuer, valid at now, chaining to the
+// configured root bundle (see certsn.VerifyLeaf), and hold an RSA key of at
+// least 2048 bits.
 func (m *certMode) verifyLeaf(certs []*certsn.Cert, sn string, now time.Time) (*rsa.PublicKey, *certFailure) {
-	leaf, err := certsn.VerifyLeaf(certs, sn, m.roots, now)
+	leaf, err := certsn.VerifyLeaf(certs, sn, m.alipayCert, m.roots, now)
 	if errors.Is(err, certsn.ErrExpired) {
 		return nil, &certFailure{step: "cert_expired", cause: "downloaded " + err.Error()}
 	}

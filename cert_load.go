@@ -45,7 +45,7 @@ func newCertMode(cfg *config) (*certMode, error) {
 	cfg.alipayKey = cfg.alipayCert.key
 	return &certMode{
 		appSN: cfg.appCert.sn, rootSN: cfg.rootBundle.sn,
-		alipaySN: cfg.alipayCert.sn, alipayKey: cfg.alipayCert.key,
+		alipaySN: cfg.alipayCert.sn, alipayKey: cfg.alipayCert.key, alipayCert: cfg.alipayCert.cert,
 		roots: cfg.rootBundle.roots, rotation: cfg.rotation,
 		rotated:  map[string]*rsa.PublicKey{},
 		inflight: map[string]*certFlight{},
@@ -55,8 +55,9 @@ func newCertMode(cfg *config) (*certMode, error) {
 
 // leafCert is the first certificate of an app or Alipay certificate file.
 type leafCert struct {
-	sn  string
-	key *rsa.PublicKey
+	sn   string
+	key  *rsa.PublicKey
+	cert *x509.Certificate
 }
 
 // rootBundle is the Alipay root certificate file: its SN and, as trust
@@ -82,7 +83,7 @@ func loadLeafCert(option string, data []byte) (*leafCert, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &leafCert{sn: first.SN, key: key}, nil
+	return &leafCert{sn: first.SN, key: key, cert: first.X509}, nil
 }
 
 // loadRootBundle reads the Alipay root certificate file (alipayRootCert.crt).

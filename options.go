@@ -280,13 +280,19 @@ func WithAlipayRootCertFile(path string) Option {
 // "unknown_cert_sn" naming the SN, and the operator installs the new
 // certificate. On, the client downloads that certificate once
 // (alipay.open.app.alipaycert.download, concurrent callers share the
-// download) and trusts it only if it is the certificate with that SN, is
-// valid now, chains to the [WithAlipayRootCert] bundle and holds an RSA key
-// of at least 2048 bits; otherwise the step is "cert_not_trusted" or
-// "cert_expired". Accepted keys are kept for the client's life and also
-// verify notifications. A failed SN is not downloaded again for a minute,
-// and at most 16 SNs can be failed or pending at once, so forged SNs cannot
-// make the client flood the gateway. Needs certificate mode.
+// download) and trusts it only if it is Alipay's signing certificate for
+// this app: the certificate with that SN, with the subject and the issuer
+// of the [WithAlipayCert] certificate and issued by the same CA, not a CA
+// itself, with digitalSignature in its key usage (when it has one), valid
+// now, chaining to the [WithAlipayRootCert] bundle, and holding an RSA key
+// of at least 2048 bits. Chaining alone is not enough: the same roots issue
+// every developer's app certificate. Otherwise the step is
+// "cert_not_trusted" (if Alipay ever changes the subject or the issuing CA,
+// install the new alipayCertPublicKey_RSA2.crt) or "cert_expired", and the
+// certificate is never kept. Accepted keys are kept for the client's life
+// and also verify notifications. A failed SN is not downloaded again for a
+// minute, and at most 16 SNs can be failed or pending at once, so forged
+// SNs cannot make the client flood the gateway. Needs certificate mode.
 func WithCertRotation(on bool) Option {
 	return func(c *config) error {
 		c.rotation = on
