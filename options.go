@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"time"
 )
 
@@ -27,7 +26,9 @@ const DefaultTimeout = 30 * time.Second
 
 // Option configures a [Client]. Options check their own argument and
 // [NewClient] fails with the first error; no error text contains key
-// material.
+// material. The …File options read a regular file (or a link to one) of at
+// most 1 MiB; a directory, a FIFO, a device or a larger file is refused
+// before it is read.
 type Option func(*config) error
 
 // config is what the options collect; NewClient turns it into a core.
@@ -59,7 +60,8 @@ func WithPrivateKey(key []byte) Option {
 	}
 }
 
-// WithPrivateKeyFile is [WithPrivateKey] reading the key from a file.
+// WithPrivateKeyFile is [WithPrivateKey] reading the key from a file
+// (regular, at most 1 MiB).
 func WithPrivateKeyFile(path string) Option {
 	return func(c *config) error {
 		data, err := readKeyFile("WithPrivateKeyFile", path)
@@ -81,7 +83,8 @@ func WithAlipayPublicKey(key []byte) Option {
 	}
 }
 
-// WithAlipayPublicKeyFile is [WithAlipayPublicKey] reading the key from a file.
+// WithAlipayPublicKeyFile is [WithAlipayPublicKey] reading the key from a
+// file (regular, at most 1 MiB).
 func WithAlipayPublicKeyFile(path string) Option {
 	return func(c *config) error {
 		data, err := readKeyFile("WithAlipayPublicKeyFile", path)
@@ -91,19 +94,6 @@ func WithAlipayPublicKeyFile(path string) Option {
 		c.alipayKey, err = parsePublicKey("WithAlipayPublicKeyFile", data)
 		return err
 	}
-}
-
-// readKeyFile reads a key or certificate file; the error names the option
-// and the path, never the content.
-func readKeyFile(option, path string) ([]byte, error) {
-	if path == "" {
-		return nil, fmt.Errorf("alipay: %s: empty path", option)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("alipay: %s: %w", option, err)
-	}
-	return data, nil
 }
 
 // WithGatewayURL sends every call to u instead of [ProductionGateway], e.g.
@@ -211,7 +201,8 @@ func WithAppCert(cert []byte) Option {
 	}
 }
 
-// WithAppCertFile is [WithAppCert] reading the certificate from a file.
+// WithAppCertFile is [WithAppCert] reading the certificate from a file
+// (regular, at most 1 MiB).
 func WithAppCertFile(path string) Option {
 	return func(c *config) error {
 		data, err := readKeyFile("WithAppCertFile", path)
@@ -237,7 +228,8 @@ func WithAlipayCert(cert []byte) Option {
 	}
 }
 
-// WithAlipayCertFile is [WithAlipayCert] reading the certificate from a file.
+// WithAlipayCertFile is [WithAlipayCert] reading the certificate from a
+// file (regular, at most 1 MiB).
 func WithAlipayCertFile(path string) Option {
 	return func(c *config) error {
 		data, err := readKeyFile("WithAlipayCertFile", path)
@@ -262,7 +254,7 @@ func WithAlipayRootCert(bundle []byte) Option {
 }
 
 // WithAlipayRootCertFile is [WithAlipayRootCert] reading the bundle from a
-// file.
+// file (regular, at most 1 MiB).
 func WithAlipayRootCertFile(path string) Option {
 	return func(c *config) error {
 		data, err := readKeyFile("WithAlipayRootCertFile", path)
