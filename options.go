@@ -97,16 +97,21 @@ func WithAlipayPublicKeyFile(path string) Option {
 }
 
 // WithGatewayURL sends every call to u instead of [ProductionGateway], e.g.
-// a fake gateway in tests. u must be an absolute http or https URL without a
-// query.
+// a fake gateway in tests. u must be an absolute http or https URL without
+// a query, a fragment or credentials (user:password@): credentials for a
+// proxy belong in the transport ([WithHTTPClient]). Errors quote at most
+// the start of a rejected URL, and nothing of one with an '@'.
 func WithGatewayURL(u string) Option {
 	return func(c *config) error {
 		p, err := url.Parse(u)
-		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			return fmt.Errorf("alipay: WithGatewayURL: %q is not an absolute http(s) URL", u)
-		}
-		if p.RawQuery != "" || p.Fragment != "" {
-			return fmt.Errorf("alipay: WithGatewayURL: %q must not have a query or fragment", u)
+		switch {
+		case err == nil && p.User != nil:
+			return errors.New("alipay: WithGatewayURL: the URL holds a user name or password (user:password@host): " +
+				"put credentials in the transport (WithHTTPClient), not in the gateway URL")
+		case err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "":
+			return fmt.Errorf("alipay: WithGatewayURL: %s is not an absolute http(s) URL", describeURL(u))
+		case p.RawQuery != "" || p.ForceQuery || p.Fragment != "":
+			return fmt.Errorf("alipay: WithGatewayURL: %s must not have a query or fragment", describeURL(u))
 		}
 		c.gateway = u
 		return nil
