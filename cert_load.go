@@ -1,11 +1,14 @@
 package alipay
 
 import (
+	"context"
 	"crypto/rsa"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/isvkit/alipay/internal/certsn"
 )
@@ -43,6 +46,7 @@ func newCertMode(cfg *config) (*certMode, error) {
 		return nil, errors.New("alipay: NewClient: the app certificate (WithAppCert…) does not hold the public key of the app private key (WithPrivateKey…): use the certificate issued for this key")
 	}
 	cfg.alipayKey = cfg.alipayCert.key
+	warnExpiry(cfg.logger, cfg.alipayCert, cfg.clock())
 	return &certMode{
 		appSN: cfg.appCert.sn, rootSN: cfg.rootBundle.sn,
 		alipaySN: cfg.alipayCert.sn, alipayKey: cfg.alipayCert.key, alipayCert: cfg.alipayCert.cert,
@@ -51,6 +55,28 @@ func newCertMode(cfg *config) (*certMode, error) {
 		inflight: map[string]*certFlight{},
 		failed:   map[string]failedDownload{},
 	}, nil
+}
+
+// certExpiryNotice is how long before it expires the configured Alipay
+// certificate is warned about.
+const certExpiryNotice = 30 * 24 * time.Hour
+
+// warnExpiry warns through logger (nil: no logger configured) when the
+// configured Alipay certificate has expired or expires within
+// certExpiryNotice. The certificate is still used, as the Java SDK does:
+// it is pinned, Alipay may keep signing with it, and a renewed one arrives
+// as a response naming a new alipay_cert_sn.
+func warnExpiry(logger *slog.Logger, alipay *leafCert, now time.Time) {
+	notAfter := alipay.cert.NotAfter
+	if logger == nil || notAfter.Sub(now) > certExpiryNotice {
+		return
+	}
+	msg := "alipay: the configured Alipay certificate (alipayCertPublicKey_RSA2.crt) expires within 30 days; it is still used"
+	if now.After(notAfter) {
+		msg = "alipay: the configured Alipay certificate (alipayCertPublicKey_RSA2.crt) has expired; it is still used"
+	}
+	logger.LogAttrs(context.Background(), slog.LevelWarn, msg+": install the renewed certificate from the open platform console",
+		slog.String("alipay_cert_sn", alipay.sn), slog.Time("not_after", notAfter.UTC()))
 }
 
 // leafCert is the first certificate of an app or Alipay certificate file.

@@ -225,7 +225,9 @@ func WithAppCertFile(path string) Option {
 // alipay_cert_sn responses must name, and its key verifies them and
 // notifications. It is pinned as given: its validity and chain are not
 // checked (a wrong certificate shows up as "unknown_cert_sn" on the first
-// response).
+// response). One that has expired or expires within 30 days is still used,
+// as in the Java SDK, and NewClient warns about it through [WithLogger]'s
+// logger (Warn, naming alipay_cert_sn and not_after).
 func WithAlipayCert(cert []byte) Option {
 	return func(c *config) (err error) {
 		c.alipayCert, err = loadLeafCert("WithAlipayCert", cert)
