@@ -19,11 +19,11 @@ import (
 	"github.com/isvkit/alipay/internal/jsonnode"
 )
 
-// Certificate mode (公钥证书模式, protocol.md §6): requests carry app_cert_sn
-// and alipay_root_cert_sn; each response names the Alipay certificate that
-// signed it in alipay_cert_sn. This file loads the three certificate files,
-// checks the combination in NewClient, selects the key for an SN and, with
-// WithCertRotation, downloads and checks rotated Alipay certificates.
+// Certificate mode (公钥证书模式): requests carry app_cert_sn and
+// alipay_root_cert_sn; each response names the Alipay certificate that
+// signed it in alipay_cert_sn. This file selects the key for an SN and,
+// with WithCertRotation, downloads and checks rotated Alipay certificates;
+// cert_load.go loads the three certificate files.
 
 // methodAlipayCertDownload downloads an Alipay public-key certificate by SN.
 const methodAlipayCertDownload = "alipay.open.app.alipaycert.download"
@@ -41,12 +41,13 @@ const (
 // below mu is the only mutable state, and mu is never held across a
 // network call.
 type certMode struct {
-	appSN     string
-	rootSN    string
-	alipaySN  string
-	alipayKey *rsa.PublicKey
-	roots     *x509.CertPool
-	rotation  bool
+	appSN      string
+	rootSN     string
+	alipaySN   string
+	alipayKey  *rsa.PublicKey
+	alipayCert *x509.Certificate // the configured one; rotation keeps its subject and issuer
+	roots      *x509.CertPool
+	rotation   bool
 
 	mu       sync.Mutex
 	rotated  map[string]*rsa.PublicKey // accepted downloads by SN
@@ -82,46 +83,6 @@ func (f *certFailure) errorFor(method, sn string) error {
 		return ve
 	}
 	return fmt.Errorf("%w: %s", ve, f.cause)
-}
-
-// newCertMode checks the certificate options of cfg and returns the state
-// of certificate mode, or nil in public-key mode. In certificate mode it
-// sets cfg.alipayKey to the Alipay certificate's key.
-func newCertMode(cfg *config) (*certMode, error) {
-	if cfg.appCert == nil && cfg.alipayCert == nil && cfg.rootBundle == nil {
-		if cfg.rotation {
-			return nil, errors.New("alipay: NewClient: WithCertRotation needs certificate mode (WithAppCert…, WithAlipayCert…, WithAlipayRootCert…)")
-		}
-		return nil, nil
-	}
-	if cfg.alipayKey != nil {
-		return nil, errors.New("alipay: NewClient: WithAlipayPublicKey… and certificate mode (WithAlipayCert…) exclude each other: use one")
-	}
-	var missing []string
-	if cfg.appCert == nil {
-		missing = append(missing, "WithAppCert or WithAppCertFile (appCertPublicKey_<appid>.crt)")
-	}
-	if cfg.alipayCert == nil {
-		missing = append(missing, "WithAlipayCert or WithAlipayCertFile (alipayCertPublicKey_RSA2.crt)")
-	}
-	if cfg.rootBundle == nil {
-		missing = append(missing, "WithAlipayRootCert or WithAlipayRootCertFile (alipayRootCert.crt)")
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("alipay: NewClient: certificate mode needs all three certificates; missing %s", strings.Join(missing, ", "))
-	}
-	if cfg.privateKey != nil && !cfg.privateKey.PublicKey.Equal(cfg.appCert.key) {
-		return nil, errors.New("alipay: NewClient: the app certificate (WithAppCert…) does not hold the public key of the app private key (WithPrivateKey…): use the certificate issued for this key")
-	}
-	cfg.alipayKey = cfg.alipayCert.key
-	return &certMode{
-		appSN: cfg.appCert.sn, rootSN: cfg.rootBundle.sn,
-		alipaySN: cfg.alipayCert.sn, alipayKey: cfg.alipayCert.key,
-		roots: cfg.rootBundle.roots, rotation: cfg.rotation,
-		rotated:  map[string]*rsa.PublicKey{},
-		inflight: map[string]*certFlight{},
-		failed:   map[string]failedDownload{},
-	}, nil
 }
 
 // lookup returns the key of a known SN: the configured certificate's or an
@@ -190,11 +151,12 @@ func (m *certMode) refuse(sn string, now time.Time) *certFailure {
 }
 
 // verifyLeaf decides whether a downloaded certificate may verify responses
-// signed under sn: it must be the certificate named sn, be valid at now,
-// chain to the configured root bundle (with the file's other certificates
-// as intermediates), and hold an RSA key of at least 2048 bits.
+// signed under sn: it must be Alipay's signing certificate named sn, with
+// the configured one's subject and issuer, valid at now, chaining to the
+// configured root bundle (see certsn.VerifyLeaf), and hold an RSA key of at
+// least 2048 bits.
 func (m *certMode) verifyLeaf(certs []*certsn.Cert, sn string, now time.Time) (*rsa.PublicKey, *certFailure) {
-	leaf, err := certsn.VerifyLeaf(certs, sn, m.roots, now)
+	leaf, err := certsn.VerifyLeaf(certs, sn, m.alipayCert, m.roots, now)
 	if errors.Is(err, certsn.ErrExpired) {
 		return nil, &certFailure{step: "cert_expired", cause: "downloaded " + err.Error()}
 	}

@@ -137,7 +137,7 @@ func TestCertOptionErrors(t *testing.T) {
 		opts []Option
 		want string
 	}{
-		{"missing file", []Option{app, WithAppCertFile("testdata/certs/none.crt"), alipayCert, root}, "WithAppCertFile: open testdata/certs/none.crt"},
+		{"missing file", []Option{app, WithAppCertFile("testdata/certs/none.crt"), alipayCert, root}, "WithAppCertFile: stat testdata/certs/none.crt: no such file"},
 		{"empty path", []Option{app, WithAlipayCertFile("")}, "WithAlipayCertFile: empty path"},
 		{"key instead of cert", []Option{app, WithAppCertFile("testdata/keys/app_public.pem")}, `WithAppCertFile: PEM block "PUBLIC KEY" is not a certificate`},
 		{"private key instead of cert", []Option{app, WithAlipayCert(readTestdata(t, "keys/app_private_pkcs8.pem"))}, `WithAlipayCert: PEM block "PRIVATE KEY" is not a certificate`},

@@ -81,8 +81,8 @@ type core struct {
 // The app private key and the Alipay public key are required: a client that
 // cannot verify responses is never built (protocol.md §5.5).
 func NewClient(appID string, opts ...Option) (*Client, error) {
-	if appID == "" || strings.ContainsAny(appID, " \t\r\n&=") {
-		return nil, fmt.Errorf("alipay: NewClient: invalid app id %q", appID)
+	if err := checkAppID(appID); err != nil {
+		return nil, err
 	}
 	cfg := config{gateway: ProductionGateway, timeout: DefaultTimeout, clock: time.Now}
 	for i, opt := range opts {

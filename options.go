@@ -3,16 +3,12 @@ package alipay
 import (
 	"context"
 	"crypto/rsa"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"time"
-
-	"github.com/isvkit/alipay/internal/certsn"
 )
 
 // Gateways of the Alipay Open Platform (protocol.md §10).
@@ -30,7 +26,9 @@ const DefaultTimeout = 30 * time.Second
 
 // Option configures a [Client]. Options check their own argument and
 // [NewClient] fails with the first error; no error text contains key
-// material.
+// material. The …File options read a regular file (or a link to one) of at
+// most 1 MiB; a directory, a FIFO, a device or a larger file is refused
+// before it is read.
 type Option func(*config) error
 
 // config is what the options collect; NewClient turns it into a core.
@@ -64,7 +62,8 @@ func WithPrivateKey(key []byte) Option {
 	}
 }
 
-// WithPrivateKeyFile is [WithPrivateKey] reading the key from a file.
+// WithPrivateKeyFile is [WithPrivateKey] reading the key from a file
+// (regular, at most 1 MiB).
 func WithPrivateKeyFile(path string) Option {
 	return func(c *config) error {
 		data, err := readKeyFile("WithPrivateKeyFile", path)
@@ -86,7 +85,8 @@ func WithAlipayPublicKey(key []byte) Option {
 	}
 }
 
-// WithAlipayPublicKeyFile is [WithAlipayPublicKey] reading the key from a file.
+// WithAlipayPublicKeyFile is [WithAlipayPublicKey] reading the key from a
+// file (regular, at most 1 MiB).
 func WithAlipayPublicKeyFile(path string) Option {
 	return func(c *config) error {
 		data, err := readKeyFile("WithAlipayPublicKeyFile", path)
@@ -98,30 +98,22 @@ func WithAlipayPublicKeyFile(path string) Option {
 	}
 }
 
-// readKeyFile reads a key or certificate file; the error names the option
-// and the path, never the content.
-func readKeyFile(option, path string) ([]byte, error) {
-	if path == "" {
-		return nil, fmt.Errorf("alipay: %s: empty path", option)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("alipay: %s: %w", option, err)
-	}
-	return data, nil
-}
-
 // WithGatewayURL sends every call to u instead of [ProductionGateway], e.g.
-// a fake gateway in tests. u must be an absolute http or https URL without a
-// query.
+// a fake gateway in tests. u must be an absolute http or https URL without
+// a query, a fragment or credentials (user:password@): credentials for a
+// proxy belong in the transport ([WithHTTPClient]). Errors quote at most
+// the start of a rejected URL, and nothing of one with an '@'.
 func WithGatewayURL(u string) Option {
 	return func(c *config) error {
 		p, err := url.Parse(u)
-		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			return fmt.Errorf("alipay: WithGatewayURL: %q is not an absolute http(s) URL", u)
-		}
-		if p.RawQuery != "" || p.Fragment != "" {
-			return fmt.Errorf("alipay: WithGatewayURL: %q must not have a query or fragment", u)
+		switch {
+		case err == nil && p.User != nil:
+			return errors.New("alipay: WithGatewayURL: the URL holds a user name or password (user:password@host): " +
+				"put credentials in the transport (WithHTTPClient), not in the gateway URL")
+		case err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "":
+			return fmt.Errorf("alipay: WithGatewayURL: %s is not an absolute http(s) URL", describeURL(u))
+		case p.RawQuery != "" || p.ForceQuery || p.Fragment != "":
+			return fmt.Errorf("alipay: WithGatewayURL: %s must not have a query or fragment", describeURL(u))
 		}
 		c.gateway = u
 		return nil
@@ -216,7 +208,8 @@ func WithAppCert(cert []byte) Option {
 	}
 }
 
-// WithAppCertFile is [WithAppCert] reading the certificate from a file.
+// WithAppCertFile is [WithAppCert] reading the certificate from a file
+// (regular, at most 1 MiB).
 func WithAppCertFile(path string) Option {
 	return func(c *config) error {
 		data, err := readKeyFile("WithAppCertFile", path)
@@ -234,7 +227,9 @@ func WithAppCertFile(path string) Option {
 // alipay_cert_sn responses must name, and its key verifies them and
 // notifications. It is pinned as given: its validity and chain are not
 // checked (a wrong certificate shows up as "unknown_cert_sn" on the first
-// response).
+// response). One that has expired or expires within 30 days is still used,
+// as in the Java SDK, and NewClient warns about it through [WithLogger]'s
+// logger (Warn, naming alipay_cert_sn and not_after).
 func WithAlipayCert(cert []byte) Option {
 	return func(c *config) (err error) {
 		c.alipayCert, err = loadLeafCert("WithAlipayCert", cert)
@@ -242,7 +237,8 @@ func WithAlipayCert(cert []byte) Option {
 	}
 }
 
-// WithAlipayCertFile is [WithAlipayCert] reading the certificate from a file.
+// WithAlipayCertFile is [WithAlipayCert] reading the certificate from a
+// file (regular, at most 1 MiB).
 func WithAlipayCertFile(path string) Option {
 	return func(c *config) error {
 		data, err := readKeyFile("WithAlipayCertFile", path)
@@ -267,7 +263,7 @@ func WithAlipayRootCert(bundle []byte) Option {
 }
 
 // WithAlipayRootCertFile is [WithAlipayRootCert] reading the bundle from a
-// file.
+// file (regular, at most 1 MiB).
 func WithAlipayRootCertFile(path string) Option {
 	return func(c *config) error {
 		data, err := readKeyFile("WithAlipayRootCertFile", path)
@@ -285,13 +281,19 @@ func WithAlipayRootCertFile(path string) Option {
 // "unknown_cert_sn" naming the SN, and the operator installs the new
 // certificate. On, the client downloads that certificate once
 // (alipay.open.app.alipaycert.download, concurrent callers share the
-// download) and trusts it only if it is the certificate with that SN, is
-// valid now, chains to the [WithAlipayRootCert] bundle and holds an RSA key
-// of at least 2048 bits; otherwise the step is "cert_not_trusted" or
-// "cert_expired". Accepted keys are kept for the client's life and also
-// verify notifications. A failed SN is not downloaded again for a minute,
-// and at most 16 SNs can be failed or pending at once, so forged SNs cannot
-// make the client flood the gateway. Needs certificate mode.
+// download) and trusts it only if it is Alipay's signing certificate for
+// this app: the certificate with that SN, with the subject and the issuer
+// of the [WithAlipayCert] certificate and issued by the same CA, not a CA
+// itself, with digitalSignature in its key usage (when it has one), valid
+// now, chaining to the [WithAlipayRootCert] bundle, and holding an RSA key
+// of at least 2048 bits. Chaining alone is not enough: the same roots issue
+// every developer's app certificate. Otherwise the step is
+// "cert_not_trusted" (if Alipay ever changes the subject or the issuing CA,
+// install the new alipayCertPublicKey_RSA2.crt) or "cert_expired", and the
+// certificate is never kept. Accepted keys are kept for the client's life
+// and also verify notifications. A failed SN is not downloaded again for a
+// minute, and at most 16 SNs can be failed or pending at once, so forged
+// SNs cannot make the client flood the gateway. Needs certificate mode.
 func WithCertRotation(on bool) Option {
 	return func(c *config) error {
 		c.rotation = on
@@ -312,55 +314,4 @@ func WithAESKey(key string) Option {
 		c.aesKey, err = parseAESKey("WithAESKey", key)
 		return err
 	}
-}
-
-// leafCert is the first certificate of an app or Alipay certificate file.
-type leafCert struct {
-	sn  string
-	key *rsa.PublicKey
-}
-
-// rootBundle is the Alipay root certificate file: its SN and, as trust
-// anchors for rotation, every root Go can parse.
-type rootBundle struct {
-	sn    string
-	roots *x509.CertPool
-}
-
-// loadLeafCert reads the first certificate of a certificate file; it must
-// hold an RSA key of at least 2048 bits. Errors name the option, never
-// content.
-func loadLeafCert(option string, data []byte) (*leafCert, error) {
-	certs, err := certsn.Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("alipay: %s: %w", option, err)
-	}
-	first := certs[0]
-	if first.X509 == nil {
-		return nil, fmt.Errorf("alipay: %s: the first certificate (signature algorithm %s) cannot be parsed", option, first.SignatureOID)
-	}
-	key, err := checkPublicKey(option, first.X509.PublicKey)
-	if err != nil {
-		return nil, err
-	}
-	return &leafCert{sn: first.SN, key: key}, nil
-}
-
-// loadRootBundle reads the Alipay root certificate file (alipayRootCert.crt).
-func loadRootBundle(option string, data []byte) (*rootBundle, error) {
-	certs, err := certsn.Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("alipay: %s: %w", option, err)
-	}
-	sn, err := certsn.RootSN(certs)
-	if err != nil {
-		return nil, fmt.Errorf("alipay: %s: %w", option, err)
-	}
-	pool := x509.NewCertPool()
-	for _, c := range certs {
-		if c.X509 != nil {
-			pool.AddCert(c.X509)
-		}
-	}
-	return &rootBundle{sn: sn, roots: pool}, nil
 }

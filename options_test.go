@@ -214,3 +214,54 @@ func TestConcurrentMerchants(t *testing.T) {
 	assert.Equal(t, n, mock.GetTotalCallCount())
 	assert.Equal(t, "alipay.Client{app_id="+testAppID+" gateway="+testGW+"}", c.String(), "the shared client is unchanged")
 }
+
+// TestGatewayURLCredentialsRefused: a proxy password in the gateway URL
+// would reach errors, Debug logs and %v of the client; the URL is refused
+// with an error that names neither the user nor the password.
+func TestGatewayURLCredentialsRefused(t *testing.T) {
+	t.Parallel()
+	for _, u := range []string{
+		"http://proxyuser:s3cretPa55@proxy.test/gateway.do",
+		"https://proxyuser@gw.test/gateway.do",
+		"https://proxyuser:@gw.test/gateway.do",
+		"ftp://proxyuser:s3cretPa55@gw.test/",
+		"http://proxyuser:s3cretPa55@gw.test/gateway.do?x=1",
+	} {
+		var cfg config
+		err := WithGatewayURL(u)(&cfg)
+		require.Error(t, err, u)
+		assert.Equal(t, "alipay: WithGatewayURL: the URL holds a user name or password (user:password@host): "+
+			"put credentials in the transport (WithHTTPClient), not in the gateway URL", err.Error())
+		assert.Empty(t, cfg.gateway)
+	}
+	var cfg config
+	err := WithGatewayURL("http://proxyuser:s3cret@Pa55@[::1/gateway.do")(&cfg) // does not parse
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "proxyuser")
+	assert.NotContains(t, err.Error(), "s3cret")
+	require.NoError(t, WithGatewayURL("https://gw.test/a@b/gateway.do")(&cfg), "an '@' in the path is no credential")
+}
+
+// TestGatewayURLRejectedNotQuotedWhole: a rejected URL is described by its
+// problem and at most its start; a key passed by mistake is not quoted.
+func TestGatewayURLRejectedNotQuotedWhole(t *testing.T) {
+	t.Parallel()
+	key := string(readTestdata(t, "keys/app_private_pkcs8.pem"))
+	for u, want := range map[string]string{
+		key:                               "alipay: WithGatewayURL: (1704 bytes that look like key material; not quoted) is not an absolute http(s) URL",
+		"ftp://gw.test/gateway.do":        `alipay: WithGatewayURL: "ftp://gw.tes"… (24 bytes) is not an absolute http(s) URL`,
+		"https://gw.test/gateway.do?t=tk": `alipay: WithGatewayURL: "https://gw.t"… (31 bytes) must not have a query or fragment`,
+		"https://gw.test/gateway.do?":     `alipay: WithGatewayURL: "https://gw.t"… (27 bytes) must not have a query or fragment`,
+		"gw":                              `alipay: WithGatewayURL: "gw" is not an absolute http(s) URL`,
+	} {
+		var cfg config
+		err := WithGatewayURL(u)(&cfg)
+		require.Error(t, err)
+		assert.Equal(t, want, err.Error())
+	}
+	var cfg config
+	err := WithGatewayURL("https://gw.test/" + strings.TrimSpace(string(readTestdata(t, "keys/app_private_pkcs8.b64"))) + "?q")(&cfg)
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "MII")
+	assert.Contains(t, err.Error(), "not quoted")
+}

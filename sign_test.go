@@ -156,8 +156,8 @@ func TestKeyInputsRefused(t *testing.T) {
 		opt  Option
 		want string
 	}{
-		"missing_file":          {WithPrivateKeyFile("testdata/keys/nope.pem"), "alipay: WithPrivateKeyFile: open testdata/keys/nope.pem"},
-		"missing_public_file":   {WithAlipayPublicKeyFile("testdata/keys/nope.pem"), "alipay: WithAlipayPublicKeyFile: open"},
+		"missing_file":          {WithPrivateKeyFile("testdata/keys/nope.pem"), "alipay: WithPrivateKeyFile: stat testdata/keys/nope.pem"},
+		"missing_public_file":   {WithAlipayPublicKeyFile("testdata/keys/nope.pem"), "alipay: WithAlipayPublicKeyFile: stat"},
 		"empty_path":            {WithPrivateKeyFile(""), "alipay: WithPrivateKeyFile: empty path"},
 		"empty_public_path":     {WithAlipayPublicKeyFile(""), "alipay: WithAlipayPublicKeyFile: empty path"},
 		"nil":                   {WithPrivateKey(nil), "alipay: WithPrivateKey: key is empty"},

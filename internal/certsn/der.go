@@ -16,6 +16,19 @@ const (
 	tagSet      = 17
 )
 
+// maxSerialOctets bounds the encoded serialNumber. RFC 5280 allows 20
+// octets; the margin admits non-conforming CAs (a 20-byte serial with its
+// top bit set takes a 21st octet, and older CAs issued negative serials).
+// The bound comes before the decimal conversion of the SN, whose cost grows
+// faster than linearly with the serial's size: a multi-megabyte serial
+// would cost seconds of CPU.
+const maxSerialOctets = 24
+
+// maxOIDOctets bounds an OBJECT IDENTIFIER's contents. Real OIDs take a
+// few octets (a UUID arc, 2.25.<128 bits>, about 20); formatOID's cost
+// grows with the square of an arc's size.
+const maxOIDOctets = 128
+
 // rawFields are what an SN needs from a certificate, read from the raw DER
 // without interpreting keys or extensions, so that certificates Go cannot
 // parse (the SM2 root of Alipay's bundle) still yield them.
@@ -71,6 +84,9 @@ func readRaw(der []byte) (*rawFields, error) {
 	if !isUniversal(tbs[i], tagInteger, false) {
 		return nil, errors.New("serialNumber is not an INTEGER")
 	}
+	if n := len(tbs[i].Bytes); n > maxSerialOctets {
+		return nil, fmt.Errorf("serialNumber has %d octets; RFC 5280 allows 20", n)
+	}
 	serial, err := parseInteger(tbs[i].Bytes)
 	if err != nil {
 		return nil, err
@@ -112,7 +128,7 @@ func isUniversal(v asn1.RawValue, tag int, compound bool) bool {
 }
 
 // parseInteger decodes the contents of a DER INTEGER (two's complement, big
-// endian) without a size limit; serial numbers may be 20 bytes or more.
+// endian); readRaw bounds a serial's size before calling it.
 func parseInteger(b []byte) (*big.Int, error) {
 	if len(b) == 0 {
 		return nil, errors.New("empty INTEGER")
@@ -129,6 +145,9 @@ func parseInteger(b []byte) (*big.Int, error) {
 func formatOID(b []byte) (string, error) {
 	if len(b) == 0 {
 		return "", errors.New("empty OBJECT IDENTIFIER")
+	}
+	if len(b) > maxOIDOctets {
+		return "", fmt.Errorf("OBJECT IDENTIFIER has %d octets; at most %d are read", len(b), maxOIDOctets)
 	}
 	var sb strings.Builder
 	arc := new(big.Int)

@@ -74,11 +74,11 @@ func FuzzCertSN(f *testing.F) {
 		if (err == nil) != (len(rsaSNs) > 0) || (err == nil && root != strings.Join(rsaSNs, "_")) {
 			t.Fatalf("RootSN = %q, %v; RSA-signed SNs %v", root, err, rsaSNs)
 		}
-		leaf, err := VerifyLeaf(certs, certs[0].SN, pool, now)
+		leaf, err := VerifyLeaf(certs, certs[0].SN, certs[0].X509, pool, now)
 		if (leaf == nil) == (err == nil) {
 			t.Fatalf("VerifyLeaf = %v, %v", leaf, err)
 		}
-		_, _ = VerifyLeaf(certs, "", nil, now)
+		_, _ = VerifyLeaf(certs, "", nil, nil, now)
 	})
 }
 

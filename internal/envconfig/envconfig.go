@@ -21,7 +21,9 @@ type Getenv func(string) string
 //	ALIPAY_PUBLIC_KEY           Alipay public key (PEM or Base64), or
 //	ALIPAY_PUBLIC_KEY_FILE      a file holding it
 //
-// extra options come last. The client acts as the ISV app; use
+// extra options come last. A *_FILE variable is read by the SDK's With…File
+// option: a regular file of at most 1 MiB, refused otherwise (a FIFO or
+// /dev/zero fails at once). The client acts as the ISV app; use
 // MerchantClient for ALIPAY_APP_AUTH_TOKEN.
 func Client(getenv Getenv, extra ...alipay.Option) (*alipay.Client, error) {
 	appID := getenv("ALIPAY_APP_ID")
@@ -56,7 +58,8 @@ func MerchantClient(getenv Getenv, extra ...alipay.Option) (*alipay.Client, erro
 	return c, nil
 }
 
-// KeyOption reads NAME (the key itself) or NAME_FILE (a path to it).
+// KeyOption reads NAME (the key itself) or NAME_FILE (a path to it, read
+// bounded by the file option).
 func KeyOption(getenv Getenv, name string, inline func([]byte) alipay.Option, file func(string) alipay.Option) (alipay.Option, error) {
 	if v := getenv(name); v != "" {
 		return inline([]byte(v)), nil
