@@ -73,8 +73,8 @@ var ErrClaimLost = errors.New("alipay: dedupe store: the claim passed to another
 // shared by several replicas (Redis, a database) must make each operation
 // atomic: Claim is "set if absent or expired, else report which state is
 // live"; Done and Release compare the token and write in one step. The ids
-// are notify_ids as received, at most a few dozen bytes; implementations
-// may add a prefix of their own.
+// are verified notify_ids: 1 to 64 ASCII letters and digits (the handler
+// refuses any other shape); implementations may add a prefix of their own.
 type DedupeStore interface {
 	// Claim tries to take id for processing for at most lease. With
 	// ClaimAcquired it returns the claim's token, which no other claim of

@@ -118,7 +118,8 @@ func WithNotifyMaxAge(d time.Duration) NotifyOption {
 // (version 1.1, protocol.md §8), delivered to the app gateway.
 // Every field comes from parameters covered by the signature.
 type Notification struct {
-	// NotifyID is the notification id (通知ID), the deduplication key.
+	// NotifyID is the notification id (通知ID), the deduplication key: 1 to
+	// 64 ASCII letters and digits.
 	NotifyID string `json:"notify_id"`
 	// UTCTimestamp is when Alipay sent the message (utc_timestamp, Unix
 	// milliseconds).
@@ -227,6 +228,19 @@ func jsonKind(s string) string {
 //     [WithNotifyAppIDs];
 //   - "missing_field": notify_id, msg_method or utc_timestamp is absent or
 //     empty (trade notifications of the old 1.0 protocol end here);
+//   - "ambiguous_field": the V1 content could be read as other parameters,
+//     as when a signed message is re-sent with "notify_id=<id>&notify_type=…"
+//     folded into one value to pass under a new notify_id. Refused: a
+//     parameter name that is empty or holds '&', '=' or a control
+//     character; a protocol field (notify_id, notify_type, notify_time,
+//     utc_timestamp, app_id, auth_app_id, msg_method, msg_type, msg_app_id,
+//     version, charset, sign_type, encrypt_type) holding '&', '=', a control
+//     character or a non-ASCII byte; a biz_content that is neither empty
+//     nor exactly one JSON value (nor, with encrypt_type, Base64); '&' in
+//     any other value. Business text inside biz_content's JSON may hold
+//     '&', '=' and '%';
+//   - "bad_notify_id": notify_id is not 1 to 64 ASCII letters and digits
+//     (Alipay's are 32 to 35: digits, or hex for trade notifications);
 //   - "bad_timestamp": utc_timestamp is not 13 digits of Unix milliseconds;
 //   - "stale_timestamp": utc_timestamp lies outside the window of
 //     [WithNotifyMaxAge] (or more than 5 minutes ahead of the client's clock).
@@ -283,6 +297,12 @@ func (c *Client) verifyNotification(params url.Values, cfg *notifyConfig) (*Noti
 	}
 	if flat["notify_id"] == "" || flat["msg_method"] == "" || flat["utc_timestamp"] == "" {
 		return nil, fail("missing_field")
+	}
+	if !unambiguousSplit(flat) {
+		return nil, fail("ambiguous_field")
+	}
+	if !validNotifyID(flat["notify_id"]) {
+		return nil, fail("bad_notify_id")
 	}
 	ts, ok := parseUTCTimestamp(flat["utc_timestamp"])
 	if !ok {
@@ -351,45 +371,4 @@ func v1Content(flat map[string]string) []byte {
 		buf = append(buf, flat[k]...)
 	}
 	return buf
-}
-
-// parseUTCTimestamp reads utc_timestamp: exactly 13 ASCII digits of Unix
-// milliseconds.
-func parseUTCTimestamp(s string) (time.Time, bool) {
-	if len(s) != 13 {
-		return time.Time{}, false
-	}
-	var ms int64
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return time.Time{}, false
-		}
-		ms = ms*10 + int64(s[i]-'0')
-	}
-	return time.UnixMilli(ms), true
-}
-
-// logMethod returns msg_method when it looks like an Alipay method name
-// (letters, digits, '.', '_' and '-', at most 100 bytes), else
-// "notification": before verification the value is the sender's word, and it
-// goes into error texts and logs.
-func logMethod(m string) string {
-	if safeToken(m, 100) {
-		return m
-	}
-	return "notification"
-}
-
-// safeToken reports whether s is 1 to limit bytes of [a-zA-Z0-9._-].
-func safeToken(s string, limit int) bool {
-	if s == "" || len(s) > limit {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		b := s[i]
-		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '.' || b == '_' || b == '-') {
-			return false
-		}
-	}
-	return true
 }

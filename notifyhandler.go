@@ -284,10 +284,11 @@ func (h *notifyHandler) log(ctx context.Context, level slog.Level, msg string, a
 	}
 }
 
-// logNotifyID returns a notify_id fit for a log record (at most 64 bytes of
-// [a-zA-Z0-9._-]), or "" for anything else the sender put there.
+// logNotifyID returns a notify_id fit for a log record (the shape
+// verification accepts: 1 to 64 ASCII letters and digits), or "" for
+// anything else the sender put there.
 func logNotifyID(id string) string {
-	if safeToken(id, 64) {
+	if validNotifyID(id) {
 		return id
 	}
 	return ""
