@@ -257,7 +257,10 @@ func ExampleClient_NotifyHandler() {
 }
 
 // WaitFieldAudit polls field.query, and the app gateway's field.changed
-// messages wake it at once through Updates.
+// messages wake it at once through Updates. Only this merchant's own record
+// ends the wait: its field.query, or a message whose user_app_id is
+// UserAppID (the merchant's mini-program); another merchant's message on a
+// shared channel only wakes a poll.
 func ExampleClient_WaitFieldAudit() {
 	gw, err := alipaytest.NewServer(alipaytest.WithAutoAudit(20*time.Millisecond, nil))
 	if err != nil {
@@ -289,15 +292,16 @@ func ExampleClient_WaitFieldAudit() {
 	}
 	rec, err := m.WaitFieldAudit(ctx, &alipay.WaitFieldAuditRequest{
 		APIName: "getPhoneNumber", FieldName: "mobile", PackageCode: "20180927110154092444",
-		Interval: time.Hour, // a real audit takes days; the message ends the wait
-		Updates:  updates,
+		UserAppID: alipaytest.DefaultMerchantAppID, // this merchant's mini-program
+		Interval:  time.Hour,                       // a real audit takes days; the message ends the wait
+		Updates:   updates,
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(rec.APIName, rec.FieldName, rec.Status)
+	fmt.Println(rec.UserAppID, rec.APIName, rec.FieldName, rec.Status)
 	// Output:
-	// getPhoneNumber mobile AGREE
+	// 2021004000000002 getPhoneNumber mobile AGREE
 }
 
 // registerPhoneField is an ISV backend's code under test: it applies for
