@@ -216,7 +216,7 @@ func ExampleClient_NotifyHandler() {
 	ctx := context.Background()
 
 	events := make(chan *alipay.AppAPIFieldChanged, 4)
-	app := httptest.NewServer(isv.NotifyHandler(func(ctx context.Context, n *alipay.Notification) error {
+	app := httptest.NewUnstartedServer(isv.NotifyHandler(func(ctx context.Context, n *alipay.Notification) error {
 		ev, err := n.AppAPIFieldChanged()
 		if err != nil {
 			return nil // another message: acknowledge it
@@ -224,6 +224,9 @@ func ExampleClient_NotifyHandler() {
 		events <- ev // in production: update the merchant's record
 		return nil
 	}))
+	// The handler cannot bound how slowly a request arrives: the server must.
+	app.Config.ReadHeaderTimeout, app.Config.ReadTimeout = 10*time.Second, 30*time.Second
+	app.Start()
 	defer app.Close()
 	if err := gw.SetNotifyURL(app.URL + "/alipay/notify"); err != nil {
 		log.Fatal(err)
@@ -275,12 +278,14 @@ func ExampleClient_WaitFieldAudit() {
 	defer cancel()
 
 	updates := make(chan alipay.AuthFieldDTO, 4)
-	app := httptest.NewServer(isv.NotifyHandler(func(ctx context.Context, n *alipay.Notification) error {
+	app := httptest.NewUnstartedServer(isv.NotifyHandler(func(ctx context.Context, n *alipay.Notification) error {
 		if ev, err := n.AppAPIFieldChanged(); err == nil {
 			updates <- ev.AuthFieldDTO
 		}
 		return nil
 	}))
+	app.Config.ReadHeaderTimeout, app.Config.ReadTimeout = 10*time.Second, 30*time.Second
+	app.Start()
 	defer app.Close()
 	if err := gw.SetNotifyURL(app.URL); err != nil {
 		log.Fatal(err)

@@ -105,6 +105,18 @@ func WithNotifyLease(d time.Duration) NotifyOption {
 // answers "success": the work is done, and "fail" would only cause a retry
 // that the lost record can no longer recognise.
 //
+// The handler cannot bound how slowly a request arrives: it reads at most
+// [WithNotifyMaxBytes] of body, but a client that trickles the headers or
+// the body holds a connection and a goroutine for as long as the
+// [http.Server] lets it, and a zero http.Server (so [http.ListenAndServe])
+// lets it forever. Serve the handler from an http.Server with
+// ReadHeaderTimeout and ReadTimeout set (Alipay sends a few KiB at once:
+// 10 s and 30 s are ample), and a WriteTimeout above the lease:
+//
+//	srv := &http.Server{Addr: ":8080", Handler: mux,
+//		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+//		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
+//
 // fn gets the request's ctx, cancelled when the lease ends. Rejections are
 // logged at Warn through the client's logger with the reason, notify_id and
 // msg_method; never the form, the content or the signature. An invalid
