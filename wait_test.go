@@ -139,23 +139,32 @@ func TestWaitFieldAuditRejectWithReason(t *testing.T) {
 	assert.Equal(t, "演示视频未展示授权流程", rec.Reason)
 }
 
+// wtResult is what a wait returned.
+type wtResult struct {
+	rec *AuthFieldDTO
+	err error
+}
+
+// wtStart runs the wait for req, with timers that never fire, in a
+// goroutine, and returns its Updates channel and its result.
+func wtStart(c *Client, req *WaitFieldAuditRequest) (chan<- AuthFieldDTO, <-chan wtResult) {
+	updates := make(chan AuthFieldDTO)
+	req.Updates = updates
+	done := make(chan wtResult, 1)
+	go func() {
+		rec, err := c.waitFieldAudit(context.Background(), req, (&wtTimers{never: true}).timer)
+		done <- wtResult{rec, err}
+	}()
+	return updates, done
+}
+
 // TestWaitFieldAuditUpdates drives the wait with field.changed records only:
 // the timer never fires.
 func TestWaitFieldAuditUpdates(t *testing.T) {
 	t.Parallel()
 	agree := AuthFieldDTO{UserAppID: "2021004000000002", APIName: "getPhoneNumber", FieldName: "mobile", PackageCode: "P1", Status: AuthFieldStatusAgree}
-	run := func(t *testing.T, c *Client, req *WaitFieldAuditRequest) (chan<- AuthFieldDTO, func() (*AuthFieldDTO, error)) {
-		updates := make(chan AuthFieldDTO)
-		req.Updates = updates
-		type result struct {
-			rec *AuthFieldDTO
-			err error
-		}
-		done := make(chan result, 1)
-		go func() {
-			rec, err := c.waitFieldAudit(context.Background(), req, (&wtTimers{never: true}).timer)
-			done <- result{rec, err}
-		}()
+	run := func(_ *testing.T, c *Client, req *WaitFieldAuditRequest) (chan<- AuthFieldDTO, func() (*AuthFieldDTO, error)) {
+		updates, done := wtStart(c, req)
 		return updates, func() (*AuthFieldDTO, error) { r := <-done; return r.rec, r.err }
 	}
 	t.Run("matching terminal message ends the wait", func(t *testing.T) {
@@ -208,18 +217,7 @@ func TestWaitFieldAuditUpdates(t *testing.T) {
 func TestWaitFieldAuditOtherMerchantAgreeDoesNotEndWait(t *testing.T) {
 	t.Parallel()
 	c, calls := wtClient(t, wtNode(wtAudit)) // merchant A (…002): AUDIT, always
-	updates := make(chan AuthFieldDTO)
-	req := wtReq()
-	req.Updates = updates
-	type result struct {
-		rec *AuthFieldDTO
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		rec, err := c.waitFieldAudit(context.Background(), req, (&wtTimers{never: true}).timer)
-		done <- result{rec, err}
-	}()
+	updates, done := wtStart(c, wtReq())
 	other := AuthFieldDTO{UserAppID: "2021004000000003", APIName: "getPhoneNumber", FieldName: "mobile", PackageCode: "P1",
 		Status: AuthFieldStatusAgree, Reason: "merchant B"}
 	updates <- other
