@@ -23,9 +23,9 @@ const (
 	// utc_timestamp is older is refused with step "stale_timestamp".
 	// Alipay retries an unacknowledged trade notification for about 25 hours
 	// (after 4m, 10m, 10m, 1h, 2h, 6h, 15h: the last retry about 24h24m
-	// after the first delivery; protocol.md §8.3); the message service's
-	// schedule, and whether a retry keeps the first delivery's
-	// utc_timestamp, are not documented [U]. So the window covers that whole
+	// after the first delivery); the message service's schedule, and
+	// whether a retry keeps the first delivery's utc_timestamp, are not
+	// documented. So the window covers that whole
 	// schedule with margin: a shorter one could refuse, and so lose, the late
 	// retries of a message whose first deliveries failed. Replays inside the
 	// window are caught by deduplication, which remembers a processed
@@ -82,7 +82,8 @@ func (cfg *notifyConfig) dedupeTTL() time.Duration { return cfg.maxAge + 2*notif
 
 // WithNotifyAppIDs accepts notifications addressed (app_id) to these apps as
 // well as to the client's own app id, e.g. the merchant apps an ISV serves
-// (which app receives field.changed in the ISV case is unconfirmed [U]).
+// (Alipay does not document which app receives field.changed in the ISV
+// case).
 // Route by the verified [Notification.AppID] and the event's UserAppID.
 func WithNotifyAppIDs(appIDs ...string) NotifyOption {
 	return func(c *notifyConfig) error {
@@ -115,7 +116,7 @@ func WithNotifyMaxAge(d time.Duration) NotifyOption {
 }
 
 // Notification is a verified message of the Alipay message service
-// (version 1.1, protocol.md §8), delivered to the app gateway.
+// (version 1.1), delivered to the app gateway (see docs/protocol.md).
 // Every field comes from parameters covered by the signature.
 type Notification struct {
 	// NotifyID is the notification id (通知ID), the deduplication key: 1 to
@@ -138,9 +139,10 @@ type Notification struct {
 	// Charset is the charset Alipay signed with, e.g. "UTF-8".
 	Charset string `json:"charset,omitempty"`
 	// EncryptType is "AES" when biz_content is encrypted. The signature is
-	// checked over the ciphertext as received [U: no signed sample]; then,
-	// with [WithAESKey], biz_content is decrypted (a failure is the step
-	// "decrypt"). Without the key BizContent stays the Base64 ciphertext.
+	// checked over the ciphertext as received (Alipay publishes no signed
+	// sample to confirm it); then, with [WithAESKey], biz_content is
+	// decrypted (a failure is the step "decrypt"). Without the key
+	// BizContent stays the Base64 ciphertext.
 	EncryptType string `json:"encrypt_type,omitempty"`
 	// BizContent is the payload: the JSON as received, or decrypted from
 	// the AES ciphertext (which Params keeps).
@@ -156,7 +158,7 @@ type Notification struct {
 // message (用户信息申请记录审核通知), sent when the audit of a user-information
 // field application ends. It carries the fields of an application record;
 // Status is normalised case-insensitively, StatusRaw keeps the text received
-// and unknown keys are ignored. The exact payload is unconfirmed [U].
+// and unknown keys are ignored. Alipay does not document the exact payload.
 type AppAPIFieldChanged struct {
 	AuthFieldDTO
 }
@@ -347,7 +349,7 @@ func (c *Client) verifyNotifyContent(content []byte, sig []byte) bool {
 	return false
 }
 
-// v1Content builds the V1 string of protocol.md §8.2: every parameter but
+// v1Content builds the V1 string: every parameter but
 // sign and sign_type, sorted by key in byte order, k=v joined by '&', values
 // as received and empty values kept.
 func v1Content(flat map[string]string) []byte {
