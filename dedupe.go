@@ -12,30 +12,36 @@ import (
 type ClaimState int
 
 const (
-	// Claimed: the caller now holds the notification for at most the lease and
-	// must call Done or Release.
-	Claimed ClaimState = iota + 1
-	// AlreadyDone: the notification was processed before; answer success
-	// without processing it again.
-	AlreadyDone
-	// InProgress: another handler (another goroutine or replica) holds a live
-	// claim; answer fail so that Alipay delivers it again later.
-	InProgress
+	// ClaimAcquired: the caller now owns the claim on the notify_id, for at
+	// most the lease, and must end it with Done or Release and its token.
+	ClaimAcquired ClaimState = iota + 1
+	// ClaimAlreadyDone: the notification was processed before; answer
+	// success without processing it again.
+	ClaimAlreadyDone
+	// ClaimInProgress: another handler (another goroutine or replica) holds
+	// a live claim; answer fail so that Alipay delivers it again later.
+	ClaimInProgress
 )
 
 // String names the state.
 func (s ClaimState) String() string {
 	switch s {
-	case Claimed:
-		return "claimed"
-	case AlreadyDone:
+	case ClaimAcquired:
+		return "acquired"
+	case ClaimAlreadyDone:
 		return "already_done"
-	case InProgress:
+	case ClaimInProgress:
 		return "in_progress"
 	default:
 		return "invalid"
 	}
 }
+
+// ErrClaimLost is returned (possibly wrapped) by [DedupeStore.Done] when the
+// claim of the token ended (its lease expired) and another handler has
+// claimed the notify_id since: nothing was recorded, and that handler's
+// Done or Release decides.
+var ErrClaimLost = errors.New("alipay: dedupe store: the claim passed to another handler")
 
 // DedupeStore remembers notify_ids so that a notification delivered more than
 // once (Alipay delivers at least once) reaches the user's function once.
@@ -44,32 +50,46 @@ func (s ClaimState) String() string {
 // expires after its lease. Implementations must be safe for concurrent use
 // and atomic across every handler sharing them.
 //
+// A claim is owned: Claim returns a token with [ClaimAcquired], and Done and
+// Release take it and end that claim only. A handler that outlived its lease
+// (its id was claimed again by a retry) therefore cannot free or complete
+// the retry's claim, and a third delivery cannot run alongside the retry.
+//
 // The handler of [Client.NotifyHandler] uses a store like this, for every
 // verified notification:
 //
-//	Claim(id, lease) → AlreadyDone: answer success, do not call the function
-//	                 → InProgress:  answer fail (Alipay retries later)
-//	                 → error:       answer fail, do not call the function
-//	                 → Claimed:     call the function, then
-//	                      nil   → Done(id, ttl), answer success (a Done error
-//	                              is logged; the work is done, so still success)
-//	                      error → Release(id), answer fail (Alipay retries and
-//	                              the retry claims id again)
+//	Claim(id, lease) → ClaimAlreadyDone: answer success, do not call the function
+//	                 → ClaimInProgress:  answer fail (Alipay retries later)
+//	                 → error:            answer fail, do not call the function
+//	                 → ClaimAcquired, token: call the function, then
+//	                      nil   → Done(id, token, ttl), answer success (a
+//	                              Done error is logged; the work is done, so
+//	                              still success)
+//	                      error → Release(id, token), answer fail (Alipay
+//	                              retries and the retry claims id again)
 //
 // The handler never calls the function without a claim and never answers
 // success for a notification that no function call completed. A store
-// shared by several replicas (Redis, a database) must make Claim atomic:
-// "set if absent or expired, else report which state is live". The ids are
-// notify_ids as received, at most a few dozen bytes; implementations may
-// add a prefix of their own.
+// shared by several replicas (Redis, a database) must make each operation
+// atomic: Claim is "set if absent or expired, else report which state is
+// live"; Done and Release compare the token and write in one step. The ids
+// are verified notify_ids: 1 to 64 ASCII letters and digits (the handler
+// refuses any other shape); implementations may add a prefix of their own.
 type DedupeStore interface {
-	// Claim tries to take id for processing for at most lease.
-	Claim(ctx context.Context, id string, lease time.Duration) (ClaimState, error)
-	// Done marks id processed; it is remembered for ttl.
-	Done(ctx context.Context, id string, ttl time.Duration) error
-	// Release gives up a claim after the handler failed, so that a retry can
-	// take it at once.
-	Release(ctx context.Context, id string) error
+	// Claim tries to take id for processing for at most lease. With
+	// ClaimAcquired it returns the claim's token, which no other claim of
+	// id shares (in practice: unique); with any other state the token is "".
+	Claim(ctx context.Context, id string, lease time.Duration) (state ClaimState, token string, err error)
+	// Done marks id processed, remembered for ttl, and ends the claim of
+	// token. If that claim has ended already and nobody holds id, id is
+	// still marked processed (the work happened); a processed id stays so.
+	// If another claim holds id, Done changes nothing and returns an error
+	// wrapping [ErrClaimLost].
+	Done(ctx context.Context, id, token string, ttl time.Duration) error
+	// Release gives up the claim of token after the handler failed, so that
+	// a retry can take id at once. Any other claim, and a processed id, stay
+	// as they are; releasing a claim that has already ended is not an error.
+	Release(ctx context.Context, id, token string) error
 }
 
 // DefaultDedupeEntries is the capacity of [NewMemoryDedupeStore] when it is
@@ -102,44 +122,49 @@ func newMemoryDedupeStore(maxEntries int, now func() time.Time) *MemoryDedupeSto
 	return &MemoryDedupeStore{table: ttlstore.New(maxEntries), now: now}
 }
 
-// errDedupeArgs reports a call with an empty id or a non-positive duration.
-var errDedupeArgs = errors.New("alipay: dedupe store: empty id or non-positive duration")
+// errDedupeArgs reports a call with an empty id or token, or a non-positive
+// duration.
+var errDedupeArgs = errors.New("alipay: dedupe store: empty id or token, or non-positive duration")
 
 // Claim takes id for lease, unless it is done or claimed by a live lease.
 // It fails only for a done ctx, an empty id or a non-positive lease.
-func (m *MemoryDedupeStore) Claim(ctx context.Context, id string, lease time.Duration) (ClaimState, error) {
+func (m *MemoryDedupeStore) Claim(ctx context.Context, id string, lease time.Duration) (ClaimState, string, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	if id == "" || lease <= 0 {
-		return 0, errDedupeArgs
+		return 0, "", errDedupeArgs
 	}
-	switch m.table.Claim(id, m.now(), lease) {
+	switch state, token := m.table.Claim(id, m.now(), lease); state {
 	case ttlstore.Claimed:
-		return Claimed, nil
+		return ClaimAcquired, token, nil
 	case ttlstore.AlreadyDone:
-		return AlreadyDone, nil
+		return ClaimAlreadyDone, "", nil
 	default:
-		return InProgress, nil
+		return ClaimInProgress, "", nil
 	}
 }
 
-// Done marks id processed for ttl. It ignores ctx: the work is done and
-// recording it cannot block.
-func (m *MemoryDedupeStore) Done(_ context.Context, id string, ttl time.Duration) error {
-	if id == "" || ttl <= 0 {
+// Done marks id processed for ttl and ends the claim of token (see
+// [DedupeStore.Done]). It ignores ctx: the work is done and recording it
+// cannot block.
+func (m *MemoryDedupeStore) Done(_ context.Context, id, token string, ttl time.Duration) error {
+	if id == "" || token == "" || ttl <= 0 {
 		return errDedupeArgs
 	}
-	m.table.Done(id, m.now(), ttl)
+	if !m.table.Done(id, token, m.now(), ttl) {
+		return ErrClaimLost
+	}
 	return nil
 }
 
-// Release drops a live claim on id; a processed id stays processed.
-func (m *MemoryDedupeStore) Release(_ context.Context, id string) error {
-	if id == "" {
+// Release drops the claim of token on id; any other claim, and a processed
+// id, stay.
+func (m *MemoryDedupeStore) Release(_ context.Context, id, token string) error {
+	if id == "" || token == "" {
 		return errDedupeArgs
 	}
-	m.table.Release(id, m.now())
+	m.table.Release(id, token, m.now())
 	return nil
 }
 

@@ -33,9 +33,19 @@ func (c *dedupeClock) advance(d time.Duration) {
 
 func dedupeClaim(t *testing.T, s DedupeStore, id string, lease time.Duration) ClaimState {
 	t.Helper()
-	st, err := s.Claim(context.Background(), id, lease)
+	st, _, err := s.Claim(context.Background(), id, lease)
 	require.NoError(t, err)
 	return st
+}
+
+// dedupeAcquire claims id, requires ClaimAcquired, and returns the token.
+func dedupeAcquire(t *testing.T, s DedupeStore, id string, lease time.Duration) string {
+	t.Helper()
+	st, token, err := s.Claim(context.Background(), id, lease)
+	require.NoError(t, err)
+	require.Equal(t, ClaimAcquired, st)
+	require.NotEmpty(t, token)
+	return token
 }
 
 func TestMemoryDedupeStoreLifecycle(t *testing.T) {
@@ -44,23 +54,46 @@ func TestMemoryDedupeStoreLifecycle(t *testing.T) {
 	s := newMemoryDedupeStore(10, clock.now)
 	ctx := context.Background()
 
-	assert.Equal(t, Claimed, dedupeClaim(t, s, "a", time.Minute))
-	assert.Equal(t, InProgress, dedupeClaim(t, s, "a", time.Minute))
-	require.NoError(t, s.Release(ctx, "a"))
-	assert.Equal(t, Claimed, dedupeClaim(t, s, "a", time.Minute), "released: retaken")
+	tok := dedupeAcquire(t, s, "a", time.Minute)
+	assert.Equal(t, ClaimInProgress, dedupeClaim(t, s, "a", time.Minute))
+	require.NoError(t, s.Release(ctx, "a", tok))
+	dedupeAcquire(t, s, "a", time.Minute) // released: retaken
 
 	clock.advance(time.Minute) // the holder crashed: its lease ends
-	assert.Equal(t, Claimed, dedupeClaim(t, s, "a", time.Minute), "expired lease: retaken")
+	tok = dedupeAcquire(t, s, "a", time.Minute)
 
-	require.NoError(t, s.Done(ctx, "a", time.Hour))
-	assert.Equal(t, AlreadyDone, dedupeClaim(t, s, "a", time.Minute))
-	require.NoError(t, s.Release(ctx, "a"))
-	assert.Equal(t, AlreadyDone, dedupeClaim(t, s, "a", time.Minute), "release never forgets done")
+	require.NoError(t, s.Done(ctx, "a", tok, time.Hour))
+	assert.Equal(t, ClaimAlreadyDone, dedupeClaim(t, s, "a", time.Minute))
+	require.NoError(t, s.Release(ctx, "a", tok))
+	assert.Equal(t, ClaimAlreadyDone, dedupeClaim(t, s, "a", time.Minute), "release never forgets done")
 
 	clock.advance(time.Hour - time.Nanosecond)
-	assert.Equal(t, AlreadyDone, dedupeClaim(t, s, "a", time.Minute))
+	assert.Equal(t, ClaimAlreadyDone, dedupeClaim(t, s, "a", time.Minute))
 	clock.advance(time.Nanosecond)
-	assert.Equal(t, Claimed, dedupeClaim(t, s, "a", time.Minute), "ttl over: forgotten")
+	assert.Equal(t, ClaimAcquired, dedupeClaim(t, s, "a", time.Minute), "ttl over: forgotten")
+}
+
+// TestMemoryDedupeStoreExpiredClaimCannotEndNewerClaim is the attack of
+// issue 12 point 4 on the store: a handler whose lease expired releases, or
+// completes, with its own (stale) token while a retry holds the id; the
+// retry's claim must stay, so a third delivery is still told "in progress".
+func TestMemoryDedupeStoreExpiredClaimCannotEndNewerClaim(t *testing.T) {
+	t.Parallel()
+	clock := &dedupeClock{t: fixedTime}
+	s := newMemoryDedupeStore(10, clock.now)
+	ctx := context.Background()
+	stale := dedupeAcquire(t, s, "a", time.Minute)
+	clock.advance(time.Minute)
+	fresh := dedupeAcquire(t, s, "a", time.Minute)
+	require.NotEqual(t, stale, fresh)
+
+	require.NoError(t, s.Release(ctx, "a", stale))
+	assert.Equal(t, ClaimInProgress, dedupeClaim(t, s, "a", time.Minute), "a stale Release must not free the retry's claim")
+	assert.ErrorIs(t, s.Done(ctx, "a", stale, time.Hour), ErrClaimLost)
+	assert.Equal(t, ClaimInProgress, dedupeClaim(t, s, "a", time.Minute), "a stale Done must not end the retry's claim")
+
+	require.NoError(t, s.Done(ctx, "a", fresh, time.Hour))
+	assert.Equal(t, ClaimAlreadyDone, dedupeClaim(t, s, "a", time.Minute))
 }
 
 func TestMemoryDedupeStoreBounded(t *testing.T) {
@@ -70,18 +103,17 @@ func TestMemoryDedupeStoreBounded(t *testing.T) {
 	ctx := context.Background()
 	for i := 0; i < 250; i++ {
 		id := fmt.Sprint("n", i)
-		require.Equal(t, Claimed, dedupeClaim(t, s, id, time.Minute))
-		require.NoError(t, s.Done(ctx, id, time.Hour))
+		require.NoError(t, s.Done(ctx, id, dedupeAcquire(t, s, id, time.Minute), time.Hour))
 		clock.advance(time.Second)
 		require.LessOrEqual(t, s.Len(), 100)
 	}
 	assert.Equal(t, 100, s.Len())
-	assert.Equal(t, AlreadyDone, dedupeClaim(t, s, "n249", time.Minute), "newest kept")
-	assert.Equal(t, AlreadyDone, dedupeClaim(t, s, "n150", time.Minute), "newest kept")
-	assert.Equal(t, Claimed, dedupeClaim(t, s, "n0", time.Minute), "oldest evicted")
+	assert.Equal(t, ClaimAlreadyDone, dedupeClaim(t, s, "n249", time.Minute), "newest kept")
+	assert.Equal(t, ClaimAlreadyDone, dedupeClaim(t, s, "n150", time.Minute), "newest kept")
+	assert.Equal(t, ClaimAcquired, dedupeClaim(t, s, "n0", time.Minute), "oldest evicted")
 
 	clock.advance(2 * time.Hour)
-	assert.Equal(t, Claimed, dedupeClaim(t, s, "fresh", time.Minute))
+	assert.Equal(t, ClaimAcquired, dedupeClaim(t, s, "fresh", time.Minute))
 	assert.Equal(t, 1, s.Len(), "expired entries dropped")
 }
 
@@ -90,55 +122,69 @@ func TestMemoryDedupeStoreDefaults(t *testing.T) {
 	s := NewMemoryDedupeStore(-1)
 	assert.Equal(t, 0, s.Len())
 	ctx := context.Background()
-	_, err := s.Claim(ctx, "", time.Minute)
+	_, _, err := s.Claim(ctx, "", time.Minute)
 	assert.Error(t, err)
-	_, err = s.Claim(ctx, "a", 0)
+	_, _, err = s.Claim(ctx, "a", 0)
 	assert.Error(t, err)
-	assert.Error(t, s.Done(ctx, "", time.Hour))
-	assert.Error(t, s.Done(ctx, "a", 0))
-	assert.Error(t, s.Release(ctx, ""))
+	assert.Error(t, s.Done(ctx, "", "1", time.Hour))
+	assert.Error(t, s.Done(ctx, "a", "", time.Hour))
+	assert.Error(t, s.Done(ctx, "a", "1", 0))
+	assert.Error(t, s.Release(ctx, "", "1"))
+	assert.Error(t, s.Release(ctx, "a", ""))
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	_, err = s.Claim(cancelled, "a", time.Minute)
+	_, _, err = s.Claim(cancelled, "a", time.Minute)
 	assert.ErrorIs(t, err, context.Canceled)
-	assert.Equal(t, "claimed", Claimed.String())
-	assert.Equal(t, "already_done", AlreadyDone.String())
-	assert.Equal(t, "in_progress", InProgress.String())
+	assert.Equal(t, "acquired", ClaimAcquired.String())
+	assert.Equal(t, "already_done", ClaimAlreadyDone.String())
+	assert.Equal(t, "in_progress", ClaimInProgress.String())
 	assert.Equal(t, "invalid", ClaimState(0).String())
 }
 
-// scriptedDedupeStore is a DedupeStore whose answers a test sets.
+// scriptedDedupeStore is a DedupeStore whose answers a test sets. A
+// ClaimAcquired answer comes with the token "tok-1" unless token is set.
 type scriptedDedupeStore struct {
 	mu                             sync.Mutex
 	state                          ClaimState
+	token                          string
 	claimErr, doneErr, releaseErr  error
 	claims, dones, releases        int
 	lastLease, lastTTL             time.Duration
+	tokens                         []string // tokens given to Done and Release
 	claimDeadline, doneCtxCanceled bool
 }
 
-func (s *scriptedDedupeStore) Claim(ctx context.Context, id string, lease time.Duration) (ClaimState, error) {
+func (s *scriptedDedupeStore) Claim(ctx context.Context, id string, lease time.Duration) (ClaimState, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.claims++
 	s.lastLease = lease
 	_, s.claimDeadline = ctx.Deadline()
-	return s.state, s.claimErr
+	token := s.token
+	if token == "" && s.state == ClaimAcquired {
+		token = "tok-1"
+	}
+	if token == "-" {
+		token = ""
+	}
+	return s.state, token, s.claimErr
 }
 
-func (s *scriptedDedupeStore) Done(ctx context.Context, id string, ttl time.Duration) error {
+func (s *scriptedDedupeStore) Done(ctx context.Context, id, token string, ttl time.Duration) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.dones++
 	s.lastTTL = ttl
+	s.tokens = append(s.tokens, token)
 	s.doneCtxCanceled = ctx.Err() != nil
 	return s.doneErr
 }
 
-func (s *scriptedDedupeStore) Release(ctx context.Context, id string) error {
+func (s *scriptedDedupeStore) Release(ctx context.Context, id, token string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.releases++
+	s.tokens = append(s.tokens, token)
 	return s.releaseErr
 }
 
@@ -155,16 +201,20 @@ func TestNotifyHandlerStoreOutcomes(t *testing.T) {
 		calls, dones, releases int
 		log                    string
 	}{
-		{name: "claimed ok", store: &scriptedDedupeStore{state: Claimed}, status: http.StatusOK, ack: "success", calls: 1, dones: 1},
-		{name: "already done", store: &scriptedDedupeStore{state: AlreadyDone}, status: http.StatusOK, ack: "success"},
-		{name: "in progress", store: &scriptedDedupeStore{state: InProgress}, status: http.StatusConflict, ack: "fail"},
+		{name: "claimed ok", store: &scriptedDedupeStore{state: ClaimAcquired}, status: http.StatusOK, ack: "success", calls: 1, dones: 1},
+		{name: "already done", store: &scriptedDedupeStore{state: ClaimAlreadyDone}, status: http.StatusOK, ack: "success"},
+		{name: "in progress", store: &scriptedDedupeStore{state: ClaimInProgress}, status: http.StatusConflict, ack: "fail"},
 		{name: "claim error", store: &scriptedDedupeStore{claimErr: boom}, status: http.StatusServiceUnavailable, ack: "fail", log: "connection refused"},
-		{name: "invalid state", store: &scriptedDedupeStore{state: 42}, status: http.StatusServiceUnavailable, ack: "fail", log: "invalid claim state"},
-		{name: "done error still success", store: &scriptedDedupeStore{state: Claimed, doneErr: boom}, status: http.StatusOK, ack: "success",
+		{name: "invalid state", store: &scriptedDedupeStore{state: 42}, status: http.StatusServiceUnavailable, ack: "fail", log: "invalid claim: state invalid"},
+		{name: "acquired without token", store: &scriptedDedupeStore{state: ClaimAcquired, token: "-"}, status: http.StatusServiceUnavailable,
+			ack: "fail", log: "invalid claim: state acquired, token false"},
+		{name: "done error still success", store: &scriptedDedupeStore{state: ClaimAcquired, doneErr: boom}, status: http.StatusOK, ack: "success",
 			calls: 1, dones: 1, log: "not recorded as done"},
-		{name: "fn error released", store: &scriptedDedupeStore{state: Claimed}, fnErr: fnErr, status: http.StatusInternalServerError, ack: "fail",
+		{name: "claim lost still success", store: &scriptedDedupeStore{state: ClaimAcquired, doneErr: fmt.Errorf("store: %w", ErrClaimLost)},
+			status: http.StatusOK, ack: "success", calls: 1, dones: 1, log: "another delivery holds it now"},
+		{name: "fn error released", store: &scriptedDedupeStore{state: ClaimAcquired, token: "tok-9"}, fnErr: fnErr, status: http.StatusInternalServerError, ack: "fail",
 			calls: 1, releases: 1},
-		{name: "release error", store: &scriptedDedupeStore{state: Claimed, releaseErr: boom}, fnErr: fnErr, status: http.StatusInternalServerError,
+		{name: "release error", store: &scriptedDedupeStore{state: ClaimAcquired, releaseErr: boom}, fnErr: fnErr, status: http.StatusInternalServerError,
 			ack: "fail", calls: 1, releases: 1, log: "ends with its lease"},
 	}
 	for i, tc := range cases {
@@ -194,6 +244,13 @@ func TestNotifyHandlerStoreOutcomes(t *testing.T) {
 			assert.True(t, store.claimDeadline, "store calls are bounded")
 			assert.Equal(t, tc.dones, store.dones)
 			assert.Equal(t, tc.releases, store.releases)
+			want := store.token
+			if want == "" {
+				want = "tok-1"
+			}
+			for _, tok := range store.tokens {
+				assert.Equal(t, want, tok, "Done and Release get the claim's token")
+			}
 			if tc.dones > 0 {
 				assert.Equal(t, 2*time.Hour+2*notifyClockSkew, store.lastTTL, "ttl outlives the window")
 				assert.False(t, store.doneCtxCanceled)

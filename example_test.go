@@ -216,7 +216,7 @@ func ExampleClient_NotifyHandler() {
 	ctx := context.Background()
 
 	events := make(chan *alipay.AppAPIFieldChanged, 4)
-	app := httptest.NewServer(isv.NotifyHandler(func(ctx context.Context, n *alipay.Notification) error {
+	app := httptest.NewUnstartedServer(isv.NotifyHandler(func(ctx context.Context, n *alipay.Notification) error {
 		ev, err := n.AppAPIFieldChanged()
 		if err != nil {
 			return nil // another message: acknowledge it
@@ -224,6 +224,9 @@ func ExampleClient_NotifyHandler() {
 		events <- ev // in production: update the merchant's record
 		return nil
 	}))
+	// The handler cannot bound how slowly a request arrives: the server must.
+	app.Config.ReadHeaderTimeout, app.Config.ReadTimeout = 10*time.Second, 30*time.Second
+	app.Start()
 	defer app.Close()
 	if err := gw.SetNotifyURL(app.URL + "/alipay/notify"); err != nil {
 		log.Fatal(err)
@@ -257,7 +260,10 @@ func ExampleClient_NotifyHandler() {
 }
 
 // WaitFieldAudit polls field.query, and the app gateway's field.changed
-// messages wake it at once through Updates.
+// messages wake it at once through Updates. Only this merchant's own record
+// ends the wait: its field.query, or a message whose user_app_id is
+// UserAppID (the merchant's mini-program); another merchant's message on a
+// shared channel only wakes a poll.
 func ExampleClient_WaitFieldAudit() {
 	gw, err := alipaytest.NewServer(alipaytest.WithAutoAudit(20*time.Millisecond, nil))
 	if err != nil {
@@ -272,12 +278,14 @@ func ExampleClient_WaitFieldAudit() {
 	defer cancel()
 
 	updates := make(chan alipay.AuthFieldDTO, 4)
-	app := httptest.NewServer(isv.NotifyHandler(func(ctx context.Context, n *alipay.Notification) error {
+	app := httptest.NewUnstartedServer(isv.NotifyHandler(func(ctx context.Context, n *alipay.Notification) error {
 		if ev, err := n.AppAPIFieldChanged(); err == nil {
 			updates <- ev.AuthFieldDTO
 		}
 		return nil
 	}))
+	app.Config.ReadHeaderTimeout, app.Config.ReadTimeout = 10*time.Second, 30*time.Second
+	app.Start()
 	defer app.Close()
 	if err := gw.SetNotifyURL(app.URL); err != nil {
 		log.Fatal(err)
@@ -289,15 +297,16 @@ func ExampleClient_WaitFieldAudit() {
 	}
 	rec, err := m.WaitFieldAudit(ctx, &alipay.WaitFieldAuditRequest{
 		APIName: "getPhoneNumber", FieldName: "mobile", PackageCode: "20180927110154092444",
-		Interval: time.Hour, // a real audit takes days; the message ends the wait
-		Updates:  updates,
+		UserAppID: alipaytest.DefaultMerchantAppID, // this merchant's mini-program
+		Interval:  time.Hour,                       // a real audit takes days; the message ends the wait
+		Updates:   updates,
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(rec.APIName, rec.FieldName, rec.Status)
+	fmt.Println(rec.UserAppID, rec.APIName, rec.FieldName, rec.Status)
 	// Output:
-	// getPhoneNumber mobile AGREE
+	// 2021004000000002 getPhoneNumber mobile AGREE
 }
 
 // registerPhoneField is an ISV backend's code under test: it applies for

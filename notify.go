@@ -23,9 +23,9 @@ const (
 	// utc_timestamp is older is refused with step "stale_timestamp".
 	// Alipay retries an unacknowledged trade notification for about 25 hours
 	// (after 4m, 10m, 10m, 1h, 2h, 6h, 15h: the last retry about 24h24m
-	// after the first delivery; protocol.md §8.3); the message service's
-	// schedule, and whether a retry keeps the first delivery's
-	// utc_timestamp, are not documented [U]. So the window covers that whole
+	// after the first delivery); the message service's schedule, and
+	// whether a retry keeps the first delivery's utc_timestamp, are not
+	// documented. So the window covers that whole
 	// schedule with margin: a shorter one could refuse, and so lose, the late
 	// retries of a message whose first deliveries failed. Replays inside the
 	// window are caught by deduplication, which remembers a processed
@@ -82,7 +82,8 @@ func (cfg *notifyConfig) dedupeTTL() time.Duration { return cfg.maxAge + 2*notif
 
 // WithNotifyAppIDs accepts notifications addressed (app_id) to these apps as
 // well as to the client's own app id, e.g. the merchant apps an ISV serves
-// (which app receives field.changed in the ISV case is unconfirmed [U]).
+// (Alipay does not document which app receives field.changed in the ISV
+// case).
 // Route by the verified [Notification.AppID] and the event's UserAppID.
 func WithNotifyAppIDs(appIDs ...string) NotifyOption {
 	return func(c *notifyConfig) error {
@@ -115,10 +116,11 @@ func WithNotifyMaxAge(d time.Duration) NotifyOption {
 }
 
 // Notification is a verified message of the Alipay message service
-// (version 1.1, protocol.md §8), delivered to the app gateway.
+// (version 1.1), delivered to the app gateway (see docs/protocol.md).
 // Every field comes from parameters covered by the signature.
 type Notification struct {
-	// NotifyID is the notification id (通知ID), the deduplication key.
+	// NotifyID is the notification id (通知ID), the deduplication key: 1 to
+	// 64 ASCII letters and digits.
 	NotifyID string `json:"notify_id"`
 	// UTCTimestamp is when Alipay sent the message (utc_timestamp, Unix
 	// milliseconds).
@@ -137,9 +139,10 @@ type Notification struct {
 	// Charset is the charset Alipay signed with, e.g. "UTF-8".
 	Charset string `json:"charset,omitempty"`
 	// EncryptType is "AES" when biz_content is encrypted. The signature is
-	// checked over the ciphertext as received [U: no signed sample]; then,
-	// with [WithAESKey], biz_content is decrypted (a failure is the step
-	// "decrypt"). Without the key BizContent stays the Base64 ciphertext.
+	// checked over the ciphertext as received (Alipay publishes no signed
+	// sample to confirm it); then, with [WithAESKey], biz_content is
+	// decrypted (a failure is the step "decrypt"). Without the key
+	// BizContent stays the Base64 ciphertext.
 	EncryptType string `json:"encrypt_type,omitempty"`
 	// BizContent is the payload: the JSON as received, or decrypted from
 	// the AES ciphertext (which Params keeps).
@@ -155,7 +158,7 @@ type Notification struct {
 // message (用户信息申请记录审核通知), sent when the audit of a user-information
 // field application ends. It carries the fields of an application record;
 // Status is normalised case-insensitively, StatusRaw keeps the text received
-// and unknown keys are ignored. The exact payload is unconfirmed [U].
+// and unknown keys are ignored. Alipay does not document the exact payload.
 type AppAPIFieldChanged struct {
 	AuthFieldDTO
 }
@@ -227,6 +230,19 @@ func jsonKind(s string) string {
 //     [WithNotifyAppIDs];
 //   - "missing_field": notify_id, msg_method or utc_timestamp is absent or
 //     empty (trade notifications of the old 1.0 protocol end here);
+//   - "ambiguous_field": the V1 content could be read as other parameters,
+//     as when a signed message is re-sent with "notify_id=<id>&notify_type=…"
+//     folded into one value to pass under a new notify_id. Refused: a
+//     parameter name that is empty or holds '&', '=' or a control
+//     character; a protocol field (notify_id, notify_type, notify_time,
+//     utc_timestamp, app_id, auth_app_id, msg_method, msg_type, msg_app_id,
+//     version, charset, sign_type, encrypt_type) holding '&', '=', a control
+//     character or a non-ASCII byte; a biz_content that is neither empty
+//     nor exactly one JSON value (nor, with encrypt_type, Base64); '&' in
+//     any other value. Business text inside biz_content's JSON may hold
+//     '&', '=' and '%';
+//   - "bad_notify_id": notify_id is not 1 to 64 ASCII letters and digits
+//     (Alipay's are 32 to 35: digits, or hex for trade notifications);
 //   - "bad_timestamp": utc_timestamp is not 13 digits of Unix milliseconds;
 //   - "stale_timestamp": utc_timestamp lies outside the window of
 //     [WithNotifyMaxAge] (or more than 5 minutes ahead of the client's clock).
@@ -284,6 +300,12 @@ func (c *Client) verifyNotification(params url.Values, cfg *notifyConfig) (*Noti
 	if flat["notify_id"] == "" || flat["msg_method"] == "" || flat["utc_timestamp"] == "" {
 		return nil, fail("missing_field")
 	}
+	if !unambiguousSplit(flat) {
+		return nil, fail("ambiguous_field")
+	}
+	if !validNotifyID(flat["notify_id"]) {
+		return nil, fail("bad_notify_id")
+	}
 	ts, ok := parseUTCTimestamp(flat["utc_timestamp"])
 	if !ok {
 		return nil, fail("bad_timestamp")
@@ -327,7 +349,7 @@ func (c *Client) verifyNotifyContent(content []byte, sig []byte) bool {
 	return false
 }
 
-// v1Content builds the V1 string of protocol.md §8.2: every parameter but
+// v1Content builds the V1 string: every parameter but
 // sign and sign_type, sorted by key in byte order, k=v joined by '&', values
 // as received and empty values kept.
 func v1Content(flat map[string]string) []byte {
@@ -351,45 +373,4 @@ func v1Content(flat map[string]string) []byte {
 		buf = append(buf, flat[k]...)
 	}
 	return buf
-}
-
-// parseUTCTimestamp reads utc_timestamp: exactly 13 ASCII digits of Unix
-// milliseconds.
-func parseUTCTimestamp(s string) (time.Time, bool) {
-	if len(s) != 13 {
-		return time.Time{}, false
-	}
-	var ms int64
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return time.Time{}, false
-		}
-		ms = ms*10 + int64(s[i]-'0')
-	}
-	return time.UnixMilli(ms), true
-}
-
-// logMethod returns msg_method when it looks like an Alipay method name
-// (letters, digits, '.', '_' and '-', at most 100 bytes), else
-// "notification": before verification the value is the sender's word, and it
-// goes into error texts and logs.
-func logMethod(m string) string {
-	if safeToken(m, 100) {
-		return m
-	}
-	return "notification"
-}
-
-// safeToken reports whether s is 1 to limit bytes of [a-zA-Z0-9._-].
-func safeToken(s string, limit int) bool {
-	if s == "" || len(s) > limit {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		b := s[i]
-		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '.' || b == '_' || b == '-') {
-			return false
-		}
-	}
-	return true
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"strconv"
 	"time"
 	"unicode/utf8"
 )
@@ -92,7 +93,9 @@ func WithNotifyLease(d time.Duration) NotifyOption {
 //     either deduplicated or refused as stale;
 //   - a failed or panicking fn is released at once and runs again on
 //     Alipay's retry; a crashed process is retried after the lease
-//     ([WithNotifyLease]);
+//     ([WithNotifyLease]); a call that outlives its lease cannot free or
+//     complete the claim of the retry that took over (claims are owned, see
+//     [DedupeStore]), so no third call runs alongside that retry;
 //   - fn may still see a message twice: when its process dies after fn
 //     returned but before the store recorded it, when the in-memory store is
 //     lost (restart) or full, or when two replicas do not share a store.
@@ -101,6 +104,18 @@ func WithNotifyLease(d time.Duration) NotifyOption {
 // If recording a processed id fails, the handler logs a warning and still
 // answers "success": the work is done, and "fail" would only cause a retry
 // that the lost record can no longer recognise.
+//
+// The handler cannot bound how slowly a request arrives: it reads at most
+// [WithNotifyMaxBytes] of body, but a client that trickles the headers or
+// the body holds a connection and a goroutine for as long as the
+// [http.Server] lets it, and a zero http.Server (so [http.ListenAndServe])
+// lets it forever. Serve the handler from an http.Server with
+// ReadHeaderTimeout and ReadTimeout set (Alipay sends a few KiB at once:
+// 10 s and 30 s are ample), and a WriteTimeout above the lease:
+//
+//	srv := &http.Server{Addr: ":8080", Handler: mux,
+//		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+//		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
 //
 // fn gets the request's ctx, cancelled when the lease ends. Rejections are
 // logged at Warn through the client's logger with the reason, notify_id and
@@ -203,20 +218,21 @@ func (h *notifyHandler) process(ctx context.Context, n *Notification) (int, stri
 	attrs := []slog.Attr{slog.String("notify_id", logNotifyID(n.NotifyID)), slog.String("msg_method", logMethod(n.MsgMethod))}
 	store := h.cfg.store
 	claimCtx, cancel := context.WithTimeout(ctx, storeCallTimeout)
-	state, err := store.Claim(claimCtx, n.NotifyID, h.cfg.lease)
+	state, token, err := store.Claim(claimCtx, n.NotifyID, h.cfg.lease)
 	cancel()
 	switch {
 	case err != nil:
 		h.log(ctx, slog.LevelError, "alipay: notification dedupe store failed", append(attrs, slog.String("op", "claim"), slog.String("error", err.Error()))...)
 		return http.StatusServiceUnavailable, ackFail
-	case state == AlreadyDone:
+	case state == ClaimAlreadyDone:
 		h.log(ctx, slog.LevelDebug, "alipay: notification already processed", attrs...)
 		return http.StatusOK, ackSuccess
-	case state == InProgress:
+	case state == ClaimInProgress:
 		h.log(ctx, slog.LevelInfo, "alipay: notification in progress elsewhere", attrs...)
 		return http.StatusConflict, ackFail
-	case state != Claimed:
-		h.log(ctx, slog.LevelError, "alipay: notification dedupe store failed", append(attrs, slog.String("op", "claim"), slog.String("error", "invalid claim state "+state.String()))...)
+	case state != ClaimAcquired || token == "":
+		h.log(ctx, slog.LevelError, "alipay: notification dedupe store failed", append(attrs, slog.String("op", "claim"),
+			slog.String("error", "invalid claim: state "+state.String()+", token "+strconv.FormatBool(token != "")))...)
 		return http.StatusServiceUnavailable, ackFail
 	}
 	// Store writes after fn must happen even if Alipay hung up meanwhile.
@@ -224,18 +240,23 @@ func (h *notifyHandler) process(ctx context.Context, n *Notification) (int, stri
 	if err := h.call(ctx, n, attrs); err != nil {
 		rctx, cancel := context.WithTimeout(detached, storeCallTimeout)
 		defer cancel()
-		if rerr := store.Release(rctx, n.NotifyID); rerr != nil {
+		if rerr := store.Release(rctx, n.NotifyID, token); rerr != nil {
 			h.log(ctx, slog.LevelWarn, "alipay: notification dedupe store failed; the claim ends with its lease", append(attrs, slog.String("op", "release"), slog.String("error", rerr.Error()))...)
 		}
 		return http.StatusInternalServerError, ackFail
 	}
 	dctx, cancel := context.WithTimeout(detached, storeCallTimeout)
 	defer cancel()
-	if err := store.Done(dctx, n.NotifyID, h.cfg.dedupeTTL()); err != nil {
+	switch err := store.Done(dctx, n.NotifyID, token, h.cfg.dedupeTTL()); {
+	case errors.Is(err, ErrClaimLost):
+		h.log(ctx, slog.LevelWarn, "alipay: notification processed after its lease ended; another delivery holds it now and decides",
+			append(attrs, slog.String("op", "done"))...)
+	case err != nil:
 		h.log(ctx, slog.LevelWarn, "alipay: notification processed but not recorded as done; a replay may be processed again",
 			append(attrs, slog.String("op", "done"), slog.String("error", err.Error()))...)
+	default:
+		h.log(ctx, slog.LevelDebug, "alipay: notification processed", attrs...)
 	}
-	h.log(ctx, slog.LevelDebug, "alipay: notification processed", attrs...)
 	return http.StatusOK, ackSuccess
 }
 
@@ -275,10 +296,11 @@ func (h *notifyHandler) log(ctx context.Context, level slog.Level, msg string, a
 	}
 }
 
-// logNotifyID returns a notify_id fit for a log record (at most 64 bytes of
-// [a-zA-Z0-9._-]), or "" for anything else the sender put there.
+// logNotifyID returns a notify_id fit for a log record (the shape
+// verification accepts: 1 to 64 ASCII letters and digits), or "" for
+// anything else the sender put there.
 func logNotifyID(id string) string {
-	if safeToken(id, 64) {
+	if validNotifyID(id) {
 		return id
 	}
 	return ""

@@ -31,7 +31,9 @@ type WaitFieldAuditRequest struct {
 	// Required.
 	PackageCode string
 	// UserAppID, when set, also requires records to be about this app (the
-	// merchant mini-program); empty matches any.
+	// merchant mini-program, user_app_id); empty matches any record of the
+	// client's own field.query. Set it when Updates is shared by several
+	// merchants' waits.
 	UserAppID string
 	// Interval is the first pause between two polls of
 	// [Client.AppAPIFieldQuery]; it doubles after each poll up to
@@ -41,10 +43,13 @@ type WaitFieldAuditRequest struct {
 	// Interval, when that is larger); it must not be below Interval.
 	MaxInterval time.Duration
 	// Updates, when not nil, delivers field.changed notifications: forward
-	// each AppAPIFieldChanged event's AuthFieldDTO. A matching record with
-	// a terminal status ends the wait at once (the message is preferred to
-	// the query); any other record triggers a poll at once, at most one
-	// such poll per pause. A closed channel is no longer read.
+	// each AppAPIFieldChanged event's AuthFieldDTO. A message is the
+	// merchant's word only when its user_app_id is this merchant's:
+	// UserAppID, or the user_app_id of a matching record of the client's
+	// own field.query. Such a message with a terminal status ends the wait
+	// at once (the message is preferred to the query). Any other message,
+	// another merchant's approval included, only triggers a poll at once,
+	// at most one such poll per pause. A closed channel is no longer read.
 	Updates <-chan AuthFieldDTO
 }
 
@@ -53,7 +58,10 @@ type WaitFieldAuditRequest struct {
 // [AuthFieldStatusAgree], [AuthFieldStatusReject] (see Reason) or
 // [AuthFieldStatusInvalid]. It polls [Client.AppAPIFieldQuery] at once and
 // then with exponential backoff, and can be woken by the field.changed
-// notification through req.Updates.
+// notification through req.Updates. Only a record of this client's own
+// merchant ends the wait: its own field.query, or a message whose
+// user_app_id is that merchant's (see req.Updates), never another
+// merchant's message about the same api, field and package.
 //
 // The application is pending while any matching record is AUDIT (or has a
 // status this version does not know), or while no record matches yet. When
@@ -94,13 +102,17 @@ func (c *Client) waitFieldAudit(ctx context.Context, req *WaitFieldAuditRequest,
 		stop     = func() {}
 		lastErr  error
 		poll     = true
-		msgPolls = true // a message may trigger a poll in this pause
+		msgPolls = true              // a message may trigger a poll in this pause
+		own      = map[string]bool{} // user_app_ids of this client's merchant
 	)
+	if req.UserAppID != "" {
+		own[req.UserAppID] = true
+	}
 	defer func() { stop() }()
 	for {
 		if poll {
 			poll = false
-			rec, err := c.pollFieldAudit(ctx, req)
+			rec, err := c.pollFieldAudit(ctx, req, own)
 			switch {
 			case rec != nil:
 				return rec, nil
@@ -128,7 +140,7 @@ func (c *Client) waitFieldAudit(ctx context.Context, req *WaitFieldAuditRequest,
 			switch {
 			case !ok:
 				updates = nil
-			case req.matches(&u) && u.Status.Terminal():
+			case req.matches(&u) && u.Status.Terminal() && own[u.UserAppID]:
 				return &u, nil
 			case msgPolls:
 				poll, msgPolls = true, false
@@ -170,13 +182,20 @@ func (r *WaitFieldAuditRequest) matches(d *AuthFieldDTO) bool {
 }
 
 // pollFieldAudit queries the records once and returns the final record, or
-// nil while the application is pending.
-func (c *Client) pollFieldAudit(ctx context.Context, r *WaitFieldAuditRequest) (*AuthFieldDTO, error) {
+// nil while the application is pending. The user_app_ids of the matching
+// records, this client's merchant's own, are added to own.
+func (c *Client) pollFieldAudit(ctx context.Context, r *WaitFieldAuditRequest, own map[string]bool) (*AuthFieldDTO, error) {
 	res, err := c.AppAPIFieldQuery(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
-	return r.outcome(res.AuthFieldResponse.Records), nil
+	recs := res.AuthFieldResponse.Records
+	for i := range recs {
+		if r.matches(&recs[i]) && recs[i].UserAppID != "" {
+			own[recs[i].UserAppID] = true
+		}
+	}
+	return r.outcome(recs), nil
 }
 
 // outcome picks the final record among recs, or nil while pending: no

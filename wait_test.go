@@ -139,23 +139,32 @@ func TestWaitFieldAuditRejectWithReason(t *testing.T) {
 	assert.Equal(t, "演示视频未展示授权流程", rec.Reason)
 }
 
+// wtResult is what a wait returned.
+type wtResult struct {
+	rec *AuthFieldDTO
+	err error
+}
+
+// wtStart runs the wait for req, with timers that never fire, in a
+// goroutine, and returns its Updates channel and its result.
+func wtStart(c *Client, req *WaitFieldAuditRequest) (chan<- AuthFieldDTO, <-chan wtResult) {
+	updates := make(chan AuthFieldDTO)
+	req.Updates = updates
+	done := make(chan wtResult, 1)
+	go func() {
+		rec, err := c.waitFieldAudit(context.Background(), req, (&wtTimers{never: true}).timer)
+		done <- wtResult{rec, err}
+	}()
+	return updates, done
+}
+
 // TestWaitFieldAuditUpdates drives the wait with field.changed records only:
 // the timer never fires.
 func TestWaitFieldAuditUpdates(t *testing.T) {
 	t.Parallel()
 	agree := AuthFieldDTO{UserAppID: "2021004000000002", APIName: "getPhoneNumber", FieldName: "mobile", PackageCode: "P1", Status: AuthFieldStatusAgree}
-	run := func(t *testing.T, c *Client, req *WaitFieldAuditRequest) (chan<- AuthFieldDTO, func() (*AuthFieldDTO, error)) {
-		updates := make(chan AuthFieldDTO)
-		req.Updates = updates
-		type result struct {
-			rec *AuthFieldDTO
-			err error
-		}
-		done := make(chan result, 1)
-		go func() {
-			rec, err := c.waitFieldAudit(context.Background(), req, (&wtTimers{never: true}).timer)
-			done <- result{rec, err}
-		}()
+	run := func(_ *testing.T, c *Client, req *WaitFieldAuditRequest) (chan<- AuthFieldDTO, func() (*AuthFieldDTO, error)) {
+		updates, done := wtStart(c, req)
 		return updates, func() (*AuthFieldDTO, error) { r := <-done; return r.rec, r.err }
 	}
 	t.Run("matching terminal message ends the wait", func(t *testing.T) {
@@ -197,6 +206,54 @@ func TestWaitFieldAuditUpdates(t *testing.T) {
 		assert.Equal(t, agree, *rec)
 		assert.Equal(t, int32(2), calls.Load(), "the first poll and one message poll")
 	})
+}
+
+// TestWaitFieldAuditOtherMerchantAgreeDoesNotEndWait is the attack of
+// issue 12 point 12: with UserAppID unset and one Updates channel shared by
+// every merchant, merchant B's verified AGREE for the same api, field and
+// package must not end merchant A's wait while A's own field.query says
+// AUDIT. It wakes a poll; A's own AGREE (its user_app_id, learned from A's
+// field.query) then ends the wait.
+func TestWaitFieldAuditOtherMerchantAgreeDoesNotEndWait(t *testing.T) {
+	t.Parallel()
+	c, calls := wtClient(t, wtNode(wtAudit)) // merchant A (…002): AUDIT, always
+	updates, done := wtStart(c, wtReq())
+	other := AuthFieldDTO{UserAppID: "2021004000000003", APIName: "getPhoneNumber", FieldName: "mobile", PackageCode: "P1",
+		Status: AuthFieldStatusAgree, Reason: "merchant B"}
+	updates <- other
+	deadline := time.After(10 * time.Second)
+	for calls.Load() < 2 { // B's message wakes a poll
+		select {
+		case r := <-done:
+			require.FailNow(t, "another merchant's AGREE ended the wait", "%+v, %v", r.rec, r.err)
+		case <-deadline:
+			require.FailNow(t, "B's message did not wake a poll")
+		case <-time.After(time.Millisecond):
+		}
+	}
+	own := other
+	own.UserAppID, own.Reason = "2021004000000002", "merchant A"
+	updates <- own
+	r := <-done
+	require.NoError(t, r.err)
+	assert.Equal(t, own, *r.rec, "only A's own record ends A's wait")
+}
+
+// TestWaitFieldAuditUnknownMerchantOnlyWakes: before the client's own
+// field.query shows a matching record, no message can be told to be this
+// merchant's: a terminal one only wakes a poll, whose answer decides.
+func TestWaitFieldAuditUnknownMerchantOnlyWakes(t *testing.T) {
+	t.Parallel()
+	c, calls := wtClient(t, wtNode(), wtNode(wtReject))
+	updates := make(chan AuthFieldDTO, 1)
+	req := wtReq()
+	req.Updates = updates
+	updates <- AuthFieldDTO{UserAppID: "2021004000000002", APIName: "getPhoneNumber", FieldName: "mobile", PackageCode: "P1",
+		Status: AuthFieldStatusAgree}
+	rec, err := c.waitFieldAudit(context.Background(), req, (&wtTimers{never: true}).timer)
+	require.NoError(t, err)
+	assert.Equal(t, AuthFieldStatusReject, rec.Status, "the client's own field.query decides")
+	assert.Equal(t, int32(2), calls.Load())
 }
 
 func TestWaitFieldAuditClosedUpdates(t *testing.T) {

@@ -13,14 +13,18 @@
 //
 // The suite checks the store on its own:
 //
-//   - a first delivery is claimed, and after Done every duplicate is
-//     reported already done, also after a Release;
-//   - a live claim is reported in progress;
+//   - a first delivery is acquired with a token, and after Done every
+//     duplicate is reported already done, also after a Release;
+//   - a live claim is reported in progress, without a token;
 //   - a released claim (the handler failed) is claimed again at once;
-//   - an expired lease (the handler crashed) is retaken;
-//   - a Done that comes after the lease expired and the id was retaken is
-//     kept, whatever the retaker does;
-//   - among concurrent Claims of one id, exactly one is Claimed;
+//   - an expired lease (the handler crashed) is retaken, with a new token;
+//   - a Done that comes after the lease expired, while nobody holds the id,
+//     is recorded;
+//   - a claim is owned: once an expired lease was retaken, the stale
+//     token's Release frees nothing and its Done completes nothing (it
+//     returns an error wrapping [alipay.ErrClaimLost]), and neither does a
+//     token of another id or one never handed out;
+//   - among concurrent Claims of one id, exactly one is acquired;
 //
 // and inside the real notification handler, with notifications it signs
 // itself (RSA2 under an RSA-2048 key pair generated at run time) and
@@ -32,7 +36,11 @@
 //     delivery is answered "fail" while the function runs and "success"
 //     after it returned nil;
 //   - a delivery after the function returned an error is processed again;
-//   - a delivery after the function hung past its lease is processed again.
+//   - a delivery after the function hung past its lease is processed again;
+//   - when the function of a delivery whose lease expired returns (an error
+//     or nil) while a retry's function runs, the retry keeps its claim: a
+//     third delivery is answered fail and does not run the function
+//     alongside the retry.
 //
 // Leases in the suite are 100 to 200 ms where it waits for them to end, and
 // waits poll (up to 5 s), so a store must end a lease within a few seconds

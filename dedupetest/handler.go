@@ -50,6 +50,12 @@ func handlerCases(n *notifier) []pairCase {
 		{"HungFunctionLeaseRetaken", func(t *testing.T, a, b alipay.DedupeStore) {
 			testHungRetaken(t, n, a, b)
 		}},
+		{"ExpiredDeliveryFailingLateKeepsRetryClaim", func(t *testing.T, a, b alipay.DedupeStore) {
+			testStaleDelivery(t, n, a, b, false)
+		}},
+		{"ExpiredDeliveryFinishingLateKeepsRetryClaim", func(t *testing.T, a, b alipay.DedupeStore) {
+			testStaleDelivery(t, n, a, b, true)
+		}},
 	}
 }
 

@@ -23,11 +23,11 @@ type downStore struct{}
 
 var errDown = errors.New("store down")
 
-func (downStore) Claim(context.Context, string, time.Duration) (alipay.ClaimState, error) {
-	return 0, errDown
+func (downStore) Claim(context.Context, string, time.Duration) (alipay.ClaimState, string, error) {
+	return 0, "", errDown
 }
-func (downStore) Done(context.Context, string, time.Duration) error { return errDown }
-func (downStore) Release(context.Context, string) error             { return errDown }
+func (downStore) Done(context.Context, string, string, time.Duration) error { return errDown }
+func (downStore) Release(context.Context, string, string) error             { return errDown }
 
 // TestUnavailableStore runs the failure-behaviour checks against a store
 // that always fails.

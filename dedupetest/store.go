@@ -33,121 +33,191 @@ func storeCases() []pairCase {
 		{"LiveClaimInProgress", testLiveClaim},
 		{"ReleasedClaimRetaken", testRelease},
 		{"ExpiredLeaseRetaken", testExpiredLease},
-		{"DoneAfterLeaseExpiredKept", testDoneAfterExpiry},
+		{"DoneAfterLeaseExpiredRecorded", testDoneAfterExpiry},
+		{"ExpiredClaimCannotEndNewerClaim", testStaleToken},
+		{"ForeignTokenEndsNothing", testForeignToken},
+		{"TokensDistinct", testTokensDistinct},
 		{"ConcurrentClaimsOneWinner", testConcurrentClaims},
 		{"ConcurrentClaimsAfterDone", testConcurrentAfterDone},
 		{"DistinctIDsIndependent", testDistinctIDs},
 	}
 }
 
-// claim calls Claim and requires no error.
-func claim(t *testing.T, s alipay.DedupeStore, id string, lease time.Duration) alipay.ClaimState {
+// state calls Claim, requires no error, and returns the state; a claim it
+// acquires is left to expire.
+func state(t *testing.T, s alipay.DedupeStore, id string, lease time.Duration) alipay.ClaimState {
 	t.Helper()
-	st, err := s.Claim(context.Background(), id, lease)
+	st, token, err := s.Claim(context.Background(), id, lease)
 	require.NoError(t, err, "Claim(%q)", id)
+	if st == alipay.ClaimAcquired {
+		require.NotEmpty(t, token, "Claim(%q): acquired without a token", id)
+	} else {
+		require.Empty(t, token, "Claim(%q): a token without a claim (%v)", id, st)
+	}
 	return st
 }
 
-// done calls Done and requires no error.
-func done(t *testing.T, s alipay.DedupeStore, id string) {
+// acquire calls Claim, requires ClaimAcquired, and returns the token.
+func acquire(t *testing.T, s alipay.DedupeStore, id string, lease time.Duration) string {
 	t.Helper()
-	require.NoError(t, s.Done(context.Background(), id, doneTTL), "Done(%q)", id)
+	st, token, err := s.Claim(context.Background(), id, lease)
+	require.NoError(t, err, "Claim(%q)", id)
+	require.Equal(t, alipay.ClaimAcquired, st, "Claim(%q)", id)
+	require.NotEmpty(t, token, "Claim(%q): acquired without a token", id)
+	return token
+}
+
+// done calls Done and requires no error.
+func done(t *testing.T, s alipay.DedupeStore, id, token string) {
+	t.Helper()
+	require.NoError(t, s.Done(context.Background(), id, token, doneTTL), "Done(%q)", id)
 }
 
 // release calls Release and requires no error.
-func release(t *testing.T, s alipay.DedupeStore, id string) {
+func release(t *testing.T, s alipay.DedupeStore, id, token string) {
 	t.Helper()
-	require.NoError(t, s.Release(context.Background(), id), "Release(%q)", id)
+	require.NoError(t, s.Release(context.Background(), id, token), "Release(%q)", id)
 }
 
-// newID returns a fresh random notify_id (n helps tell a test's ids apart).
+// newID returns a fresh random notify_id of letters and digits, as the
+// handler accepts them (n helps tell a test's ids apart).
 func newID(t *testing.T, n int) string {
 	t.Helper()
 	var b [12]byte
 	_, err := rand.Read(b[:])
 	require.NoError(t, err)
-	return fmt.Sprintf("dedupetest-%d-%s", n, hex.EncodeToString(b[:]))
+	return fmt.Sprintf("dedupetest%d%s", n, hex.EncodeToString(b[:]))
 }
 
 func testFirstDelivery(t *testing.T, a, b alipay.DedupeStore) {
 	id := newID(t, 0)
-	require.Equal(t, alipay.Claimed, claim(t, a, id, longLease), "first delivery")
-	done(t, a, id)
-	assert.Equal(t, alipay.AlreadyDone, claim(t, b, id, longLease), "after Done, other replica")
-	assert.Equal(t, alipay.AlreadyDone, claim(t, a, id, longLease), "after Done, same replica")
+	done(t, a, id, acquire(t, a, id, longLease))
+	assert.Equal(t, alipay.ClaimAlreadyDone, state(t, b, id, longLease), "after Done, other replica")
+	assert.Equal(t, alipay.ClaimAlreadyDone, state(t, a, id, longLease), "after Done, same replica")
 }
 
 func testDuplicatesAfterDone(t *testing.T, a, b alipay.DedupeStore) {
 	id := newID(t, 0)
-	require.Equal(t, alipay.Claimed, claim(t, a, id, longLease))
-	done(t, a, id)
+	token := acquire(t, a, id, longLease)
+	done(t, a, id, token)
 	for i, s := range []alipay.DedupeStore{a, b, a, b} {
-		require.Equal(t, alipay.AlreadyDone, claim(t, s, id, longLease), "duplicate %d", i)
+		require.Equal(t, alipay.ClaimAlreadyDone, state(t, s, id, longLease), "duplicate %d", i)
 	}
-	// A Release (by a failed duplicate, say) never forgets a processed id.
-	release(t, b, id)
-	release(t, a, id)
-	assert.Equal(t, alipay.AlreadyDone, claim(t, b, id, longLease), "after Release of a done id")
+	// A Release never forgets a processed id.
+	release(t, b, id, token)
+	release(t, a, id, token)
+	assert.Equal(t, alipay.ClaimAlreadyDone, state(t, b, id, longLease), "after Release of a done id")
 }
 
 func testLiveClaim(t *testing.T, a, b alipay.DedupeStore) {
 	id := newID(t, 0)
-	require.Equal(t, alipay.Claimed, claim(t, a, id, longLease))
-	require.Equal(t, alipay.InProgress, claim(t, b, id, longLease), "other replica while claimed")
-	require.Equal(t, alipay.InProgress, claim(t, a, id, longLease), "same replica while claimed")
-	done(t, a, id)
-	assert.Equal(t, alipay.AlreadyDone, claim(t, b, id, longLease))
+	token := acquire(t, a, id, longLease)
+	require.Equal(t, alipay.ClaimInProgress, state(t, b, id, longLease), "other replica while claimed")
+	require.Equal(t, alipay.ClaimInProgress, state(t, a, id, longLease), "same replica while claimed")
+	done(t, a, id, token)
+	assert.Equal(t, alipay.ClaimAlreadyDone, state(t, b, id, longLease))
 }
 
 func testRelease(t *testing.T, a, b alipay.DedupeStore) {
 	id := newID(t, 0)
-	require.Equal(t, alipay.Claimed, claim(t, a, id, longLease))
-	release(t, a, id) // the handler failed
-	require.Equal(t, alipay.Claimed, claim(t, b, id, longLease), "Alipay's retry after a failure")
-	require.Equal(t, alipay.InProgress, claim(t, a, id, longLease), "the retry holds it")
-	release(t, b, id) // failed again
-	require.Equal(t, alipay.Claimed, claim(t, a, id, longLease), "second retry")
-	done(t, a, id)
-	assert.Equal(t, alipay.AlreadyDone, claim(t, b, id, longLease))
+	release(t, a, id, acquire(t, a, id, longLease)) // the handler failed
+	retry := acquire(t, b, id, longLease)           // Alipay's retry after a failure
+	require.Equal(t, alipay.ClaimInProgress, state(t, a, id, longLease), "the retry holds it")
+	release(t, b, id, retry) // failed again
+	done(t, a, id, acquire(t, a, id, longLease))
+	assert.Equal(t, alipay.ClaimAlreadyDone, state(t, b, id, longLease))
 }
 
-// awaitExpiry polls s.Claim(id) while it answers InProgress and returns its
-// first other answer.
-func awaitExpiry(t *testing.T, s alipay.DedupeStore, id string) alipay.ClaimState {
+// retake polls s.Claim(id) while it answers ClaimInProgress, requires its
+// first other answer to be ClaimAcquired, and returns the token.
+func retake(t *testing.T, s alipay.DedupeStore, id string) string {
 	t.Helper()
 	var (
-		st  alipay.ClaimState
-		err error
+		st    alipay.ClaimState
+		token string
+		err   error
 	)
 	require.Eventually(t, func() bool {
-		st, err = s.Claim(context.Background(), id, longLease)
-		return err != nil || st != alipay.InProgress
-	}, waitFor, pollEvery, "Claim(%q) still InProgress after %v", id, waitFor)
+		st, token, err = s.Claim(context.Background(), id, longLease)
+		return err != nil || st != alipay.ClaimInProgress
+	}, waitFor, pollEvery, "Claim(%q) still in progress after %v", id, waitFor)
 	require.NoError(t, err, "Claim(%q)", id)
-	return st
+	require.Equal(t, alipay.ClaimAcquired, st, "an expired lease must be retaken")
+	require.NotEmpty(t, token, "Claim(%q): acquired without a token", id)
+	return token
 }
 
 func testExpiredLease(t *testing.T, a, b alipay.DedupeStore) {
 	id := newID(t, 0)
-	require.Equal(t, alipay.Claimed, claim(t, a, id, shortLease)) // then a's handler crashes
-	require.Equal(t, alipay.InProgress, claim(t, b, id, longLease), "lease still live")
-	require.Equal(t, alipay.Claimed, awaitExpiry(t, b, id), "an expired lease must be retaken")
-	require.Equal(t, alipay.InProgress, claim(t, a, id, longLease), "the retake holds it")
-	done(t, b, id)
-	assert.Equal(t, alipay.AlreadyDone, claim(t, a, id, longLease))
+	acquire(t, a, id, shortLease) // then a's handler crashes
+	require.Equal(t, alipay.ClaimInProgress, state(t, b, id, longLease), "lease still live")
+	token := retake(t, b, id)
+	require.Equal(t, alipay.ClaimInProgress, state(t, a, id, longLease), "the retake holds it")
+	done(t, b, id, token)
+	assert.Equal(t, alipay.ClaimAlreadyDone, state(t, a, id, longLease))
 }
 
-// testDoneAfterExpiry: a slow handler outlives its lease, a retry retakes
-// the claim, the slow handler finishes (Done) and the retry fails
-// (Release): the id stays processed.
+// testDoneAfterExpiry: a slow handler outlives its lease and nobody takes
+// the id meanwhile; its Done still records the work.
 func testDoneAfterExpiry(t *testing.T, a, b alipay.DedupeStore) {
 	id := newID(t, 0)
-	require.Equal(t, alipay.Claimed, claim(t, a, id, shortLease))
-	require.Equal(t, alipay.Claimed, awaitExpiry(t, b, id), "an expired lease must be retaken")
-	done(t, a, id)    // the slow first handler
-	release(t, b, id) // the retry fails
-	assert.Equal(t, alipay.AlreadyDone, claim(t, b, id, longLease), "a Done is never lost")
-	assert.Equal(t, alipay.AlreadyDone, claim(t, a, id, longLease), "a Done is never lost")
+	token := acquire(t, a, id, shortLease)
+	time.Sleep(2 * shortLease) // the lease ends; no Claim in between
+	done(t, a, id, token)
+	assert.Equal(t, alipay.ClaimAlreadyDone, state(t, b, id, longLease), "the late Done is recorded")
+	assert.Equal(t, alipay.ClaimAlreadyDone, state(t, a, id, longLease), "the late Done is recorded")
+}
+
+// testStaleToken is the attack on an unowned claim: a slow handler
+// outlives its lease, a retry takes the id, and the slow handler then fails
+// (Release) or finishes (Done) with its stale token. Neither may end the
+// retry's claim, or a third delivery would run alongside the retry.
+func testStaleToken(t *testing.T, a, b alipay.DedupeStore) {
+	id := newID(t, 0)
+	stale := acquire(t, a, id, shortLease)
+	fresh := retake(t, b, id)
+	require.NotEqual(t, stale, fresh, "a retaken claim has a new token")
+
+	release(t, a, id, stale) // the slow handler failed after its lease
+	require.Equal(t, alipay.ClaimInProgress, state(t, a, id, longLease), "a stale Release must not free the retry's claim")
+	require.Equal(t, alipay.ClaimInProgress, state(t, b, id, longLease), "a stale Release must not free the retry's claim")
+
+	err := a.Done(context.Background(), id, stale, doneTTL) // or it finished after its lease
+	require.ErrorIs(t, err, alipay.ErrClaimLost, "a stale Done must say the claim passed on")
+	require.Equal(t, alipay.ClaimInProgress, state(t, b, id, longLease), "a stale Done must not end the retry's claim")
+
+	release(t, b, id, fresh) // the retry fails: Alipay's next retry runs fn
+	done(t, a, id, acquire(t, a, id, longLease))
+	assert.Equal(t, alipay.ClaimAlreadyDone, state(t, b, id, longLease))
+}
+
+// testForeignToken: a token of another id, or one never handed out, ends
+// no claim.
+func testForeignToken(t *testing.T, a, b alipay.DedupeStore) {
+	x, y := newID(t, 1), newID(t, 2)
+	tx := acquire(t, a, x, longLease)
+	ty := acquire(t, b, y, longLease)
+	release(t, a, x, ty)
+	release(t, b, x, "0123456789abcdef0123456789abcdef")
+	require.Equal(t, alipay.ClaimInProgress, state(t, b, x, longLease), "a foreign token frees nothing")
+	require.ErrorIs(t, b.Done(context.Background(), x, ty, doneTTL), alipay.ErrClaimLost)
+	require.Equal(t, alipay.ClaimInProgress, state(t, a, x, longLease), "a foreign token completes nothing")
+	done(t, a, x, tx)
+	release(t, b, y, ty)
+	assert.Equal(t, alipay.ClaimAlreadyDone, state(t, b, x, longLease))
+	assert.Equal(t, alipay.ClaimAcquired, state(t, a, y, longLease))
+}
+
+// testTokensDistinct: each claim of an id gets its own token.
+func testTokensDistinct(t *testing.T, a, b alipay.DedupeStore) {
+	id := newID(t, 0)
+	seen := map[string]bool{}
+	for i, s := range []alipay.DedupeStore{a, b, a, b} {
+		token := acquire(t, s, id, longLease)
+		require.False(t, seen[token], "claim %d reuses a token", i)
+		seen[token] = true
+		release(t, s, id, token)
+	}
 }
 
 // claimAll runs Claim(id) from n goroutines, alternately on a and b,
@@ -169,7 +239,7 @@ func claimAll(t *testing.T, a, b alipay.DedupeStore, id string, n int) map[alipa
 		go func() {
 			defer wg.Done()
 			<-start
-			states[i], errs[i] = s.Claim(context.Background(), id, longLease)
+			states[i], _, errs[i] = s.Claim(context.Background(), id, longLease)
 		}()
 	}
 	close(start)
@@ -186,26 +256,25 @@ func testConcurrentClaims(t *testing.T, a, b alipay.DedupeStore) {
 	for round := 0; round < 5; round++ {
 		id := newID(t, round)
 		counts := claimAll(t, a, b, id, goroutines)
-		require.Equal(t, map[alipay.ClaimState]int{alipay.Claimed: 1, alipay.InProgress: goroutines - 1}, counts,
-			"round %d: exactly one Claimed", round)
+		require.Equal(t, map[alipay.ClaimState]int{alipay.ClaimAcquired: 1, alipay.ClaimInProgress: goroutines - 1}, counts,
+			"round %d: exactly one acquired", round)
 	}
 }
 
 func testConcurrentAfterDone(t *testing.T, a, b alipay.DedupeStore) {
 	id := newID(t, 0)
-	require.Equal(t, alipay.Claimed, claim(t, b, id, longLease))
-	done(t, b, id)
+	done(t, b, id, acquire(t, b, id, longLease))
 	counts := claimAll(t, a, b, id, goroutines)
-	assert.Equal(t, map[alipay.ClaimState]int{alipay.AlreadyDone: goroutines}, counts)
+	assert.Equal(t, map[alipay.ClaimState]int{alipay.ClaimAlreadyDone: goroutines}, counts)
 }
 
 func testDistinctIDs(t *testing.T, a, b alipay.DedupeStore) {
 	x, y, z := newID(t, 1), newID(t, 2), newID(t, 3)
-	require.Equal(t, alipay.Claimed, claim(t, a, x, longLease))
-	require.Equal(t, alipay.Claimed, claim(t, b, y, longLease), "another id is free while one is claimed")
-	done(t, a, x)
-	release(t, b, y)
-	assert.Equal(t, alipay.Claimed, claim(t, a, z, longLease), "a third id is free")
-	assert.Equal(t, alipay.AlreadyDone, claim(t, b, x, longLease))
-	assert.Equal(t, alipay.Claimed, claim(t, a, y, longLease))
+	tx := acquire(t, a, x, longLease)
+	ty := acquire(t, b, y, longLease) // another id is free while one is claimed
+	done(t, a, x, tx)
+	release(t, b, y, ty)
+	assert.Equal(t, alipay.ClaimAcquired, state(t, a, z, longLease), "a third id is free")
+	assert.Equal(t, alipay.ClaimAlreadyDone, state(t, b, x, longLease))
+	assert.Equal(t, alipay.ClaimAcquired, state(t, a, y, longLease))
 }

@@ -28,8 +28,9 @@ func RunUnavailable(t *testing.T, newStore func(t *testing.T) alipay.DedupeStore
 	t.Run("ClaimFails", func(t *testing.T) {
 		t.Parallel()
 		s := newStore(t)
-		st, err := s.Claim(context.Background(), newID(t, 0), longLease)
+		st, token, err := s.Claim(context.Background(), newID(t, 0), longLease)
 		require.Error(t, err, "Claim on an unavailable store must fail, not report %v", st)
+		assert.Empty(t, token, "no token without a claim")
 	})
 	t.Run("HandlerAnswersFail", func(t *testing.T) {
 		t.Parallel()

@@ -45,13 +45,14 @@ func downStore(t *testing.T) *redisstore.Store {
 func TestRedisDown(t *testing.T) {
 	s := downStore(t)
 	ctx := context.Background()
-	st, claimErr := s.Claim(ctx, "n1", time.Second)
+	st, token, claimErr := s.Claim(ctx, "n1", time.Second)
 	require.Error(t, claimErr)
 	assert.Zero(t, st, "no state with an error")
+	assert.Empty(t, token, "no token with an error")
 	var opErr *net.OpError
 	assert.True(t, errors.As(claimErr, &opErr), "the dial error is wrapped: %v", claimErr)
-	doneErr := s.Done(ctx, "n1", time.Minute)
-	releaseErr := s.Release(ctx, "n1")
+	doneErr := s.Done(ctx, "n1", "t1", time.Minute)
+	releaseErr := s.Release(ctx, "n1", "t1")
 	for prefix, err := range map[string]error{
 		`redisstore: claim "n1": `:   claimErr,
 		`redisstore: done "n1": `:    doneErr,
@@ -76,13 +77,15 @@ func TestInvalidUse(t *testing.T) {
 	ctx := context.Background()
 	s := downStore(t)
 	for name, err := range map[string]error{
-		"empty id":      func() error { _, err := s.Claim(ctx, "", time.Second); return err }(),
-		"zero lease":    func() error { _, err := s.Claim(ctx, "x", 0); return err }(),
-		"negative ttl":  s.Done(ctx, "x", -time.Second),
-		"release no id": s.Release(ctx, ""),
-		"nil client":    func() error { _, err := redisstore.New(nil).Claim(ctx, "x", time.Second); return err }(),
-		"nil store":     (*redisstore.Store)(nil).Done(ctx, "x", time.Second),
-		"nil store (2)": (*redisstore.Store)(nil).Release(ctx, "x"),
+		"empty id":         func() error { _, _, err := s.Claim(ctx, "", time.Second); return err }(),
+		"zero lease":       func() error { _, _, err := s.Claim(ctx, "x", 0); return err }(),
+		"negative ttl":     s.Done(ctx, "x", "t", -time.Second),
+		"done no token":    s.Done(ctx, "x", "", time.Second),
+		"release no id":    s.Release(ctx, "", "t"),
+		"release no token": s.Release(ctx, "x", ""),
+		"nil client":       func() error { _, _, err := redisstore.New(nil).Claim(ctx, "x", time.Second); return err }(),
+		"nil store":        (*redisstore.Store)(nil).Done(ctx, "x", "t", time.Second),
+		"nil store (2)":    (*redisstore.Store)(nil).Release(ctx, "x", "t"),
 	} {
 		require.Error(t, err, name)
 		assert.True(t, strings.HasPrefix(err.Error(), "redisstore: "), "%s: %v", name, err)

@@ -12,32 +12,40 @@
 // Each notify_id is one key, the prefix ([DefaultPrefix] unless
 // [WithPrefix] says otherwise) followed by the id. The key holds either
 //
-//   - "claimed:<token>" while a handler processes the notification; the key
-//     expires with the lease given to Claim, so the claim of a handler that
-//     crashed (or hung past its lease) disappears and a retry takes it; or
+//   - "claimed:<token>" while a handler processes the notification, where
+//     <token> is 32 random hex digits drawn for this claim and returned by
+//     Claim; the key expires with the lease given to Claim, so the claim of
+//     a handler that crashed (or hung past its lease) disappears and a retry
+//     takes it; or
 //   - "done" once the handler succeeded; the key expires with the ttl given
 //     to Done.
 //
 // No key lives without a TTL. The prefix should belong to this store alone:
-// a key under it holding any other value is reported as [alipay.InProgress]
-// until it expires or is deleted.
+// a key under it holding any other value is reported as
+// [alipay.ClaimInProgress] until it expires or is deleted.
 //
 // # Operations
 //
-// Claim runs one Lua script: an absent key is set to "claimed:<token>" with
-// the lease ([alipay.Claimed]); "done" gives [alipay.AlreadyDone]; a live
-// claim gives [alipay.InProgress]. Being one script, it is atomic across
-// every replica sharing the Redis (a single key, so Redis Cluster works too).
+// Each operation is one Lua script, atomic across every replica sharing the
+// Redis (a single key, so Redis Cluster works too).
 //
-// Done sets "done" with the ttl unconditionally: the work happened, so it is
-// never lost, even when the lease ran out meanwhile and another handler took
-// the claim (that handler's Release then leaves "done" alone).
+// Claim: an absent key is set to "claimed:<token>" with the lease
+// ([alipay.ClaimAcquired], and the token is returned); "done" gives
+// [alipay.ClaimAlreadyDone]; anything else (a live claim) gives
+// [alipay.ClaimInProgress].
 //
-// Release deletes the key only if it still holds this Store's claim (a
-// compare-and-delete script): a "done" or another replica's claim is left
-// alone. The token is random per [New]; the interface carries no per-claim
-// handle, so within one Store (one process) claims on the same id are not
-// told apart. Choose a lease well above the time your function takes.
+// Done: if the key holds this claim, or is absent (the lease ran out and
+// nobody took the id since), it is set to "done" with the ttl: the work
+// happened, so it is recorded. "done" stays as it is. Another claim is left
+// alone and Done returns an error wrapping [alipay.ErrClaimLost]: a handler
+// that outlived its lease cannot complete the claim of the retry that took
+// the id after it; the retry's own Done or Release decides.
+//
+// Release deletes the key only if it still holds this claim (a
+// compare-and-delete): a "done", another claim (of this process or another
+// replica) or an absent key is left alone. So a handler whose lease expired
+// cannot free a retry's live claim and let a third delivery run alongside
+// it.
 //
 // Done and Release run even when ctx is already cancelled (a client that
 // hung up must not lose the record of finished work); the go-redis client's
@@ -113,6 +121,21 @@ end
 return 3
 `)
 
+// doneScript sets KEYS[1] to "done" for ARGV[2] milliseconds if it holds the
+// claim ARGV[1] or is absent, and returns 1; a "done" stays and returns 1;
+// any other value stays and returns 0.
+var doneScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v == 'done' then
+  return 1
+end
+if v and v ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], 'done', 'PX', ARGV[2])
+return 1
+`)
+
 // releaseScript deletes KEYS[1] if it holds ARGV[1].
 var releaseScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -121,17 +144,16 @@ end
 return 0
 `)
 
-// errArgs reports a call with an empty id or a non-positive duration.
-var errArgs = errors.New("redisstore: empty id or non-positive duration")
+// errArgs reports a call with an empty id or token, or a non-positive
+// duration.
+var errArgs = errors.New("redisstore: empty id or token, or non-positive duration")
 
 // Store is an [alipay.DedupeStore] in Redis. It is safe for concurrent use;
 // any number of Stores, in any number of processes, may share one Redis and
 // prefix. Build it with [New].
 type Store struct {
-	client   redis.UniversalClient
-	prefix   string
-	claim    string // "claimed:<token>", the value of this Store's claims
-	tokenErr error  // set when no random token could be drawn
+	client redis.UniversalClient
+	prefix string
 }
 
 var _ alipay.DedupeStore = (*Store)(nil)
@@ -161,13 +183,7 @@ func New(client redis.UniversalClient, opts ...Option) *Store {
 			opt(&o)
 		}
 	}
-	s := &Store{client: client, prefix: o.prefix}
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		s.tokenErr = fmt.Errorf("redisstore: drawing a claim token: %w", err)
-	}
-	s.claim = claimedValue + hex.EncodeToString(b[:])
-	return s
+	return &Store{client: client, prefix: o.prefix}
 }
 
 // Prefix returns the key prefix.
@@ -181,64 +197,83 @@ func (s *Store) ready() error {
 	if s == nil || s.client == nil {
 		return errors.New("redisstore: Store has no Redis client (use New with a non-nil client)")
 	}
-	return s.tokenErr
+	return nil
+}
+
+// newToken draws the token of a claim: 16 random bytes in hex.
+func newToken() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("redisstore: drawing a claim token: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
 }
 
 // Claim takes id for lease unless it is done or claimed by a live lease
-// (see the package doc). Leases are kept in whole milliseconds, at least 1.
-// An error means nothing was claimed: the caller must not process id.
-func (s *Store) Claim(ctx context.Context, id string, lease time.Duration) (alipay.ClaimState, error) {
+// (see the package doc); with [alipay.ClaimAcquired] it returns the claim's
+// token. Leases are kept in whole milliseconds, at least 1. An error means
+// nothing was claimed: the caller must not process id.
+func (s *Store) Claim(ctx context.Context, id string, lease time.Duration) (alipay.ClaimState, string, error) {
 	if err := s.ready(); err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	if id == "" || lease <= 0 {
-		return 0, errArgs
+		return 0, "", errArgs
 	}
-	res, err := claimScript.Run(ctx, s.client, []string{s.Key(id)}, s.claim, millis(lease)).Int()
+	token, err := newToken()
 	if err != nil {
-		return 0, fmt.Errorf("redisstore: claim %q: %w", id, err)
+		return 0, "", err
+	}
+	res, err := claimScript.Run(ctx, s.client, []string{s.Key(id)}, claimedValue+token, millis(lease)).Int()
+	if err != nil {
+		return 0, "", fmt.Errorf("redisstore: claim %q: %w", id, err)
 	}
 	switch res {
 	case claimTaken:
-		return alipay.Claimed, nil
+		return alipay.ClaimAcquired, token, nil
 	case claimDone:
-		return alipay.AlreadyDone, nil
+		return alipay.ClaimAlreadyDone, "", nil
 	case claimInProgress:
-		return alipay.InProgress, nil
+		return alipay.ClaimInProgress, "", nil
 	default:
-		return 0, fmt.Errorf("redisstore: claim %q: unexpected script result %d", id, res)
+		return 0, "", fmt.Errorf("redisstore: claim %q: unexpected script result %d", id, res)
 	}
 }
 
-// Done records id as processed for ttl (whole milliseconds, at least 1),
-// whoever holds its claim; ctx's cancellation is ignored (see the package
-// doc).
-func (s *Store) Done(ctx context.Context, id string, ttl time.Duration) error {
+// Done records id as processed for ttl (whole milliseconds, at least 1) and
+// ends the claim of token; while another claim holds id it changes nothing
+// and returns an error wrapping [alipay.ErrClaimLost] (see the package
+// doc). ctx's cancellation is ignored.
+func (s *Store) Done(ctx context.Context, id, token string, ttl time.Duration) error {
 	if err := s.ready(); err != nil {
 		return err
 	}
-	if id == "" || ttl <= 0 {
+	if id == "" || token == "" || ttl <= 0 {
 		return errArgs
 	}
 	ctx = context.WithoutCancel(ctx)
-	if err := s.client.Set(ctx, s.Key(id), doneValue, time.Duration(millis(ttl))*time.Millisecond).Err(); err != nil {
+	res, err := doneScript.Run(ctx, s.client, []string{s.Key(id)}, claimedValue+token, millis(ttl)).Int()
+	switch {
+	case err != nil:
 		return fmt.Errorf("redisstore: done %q: %w", id, err)
+	case res != 1:
+		return fmt.Errorf("redisstore: done %q: %w", id, alipay.ErrClaimLost)
 	}
 	return nil
 }
 
-// Release deletes this Store's claim on id, so that Alipay's retry can take
-// it at once; a "done" or another Store's claim stays. ctx's cancellation
-// is ignored (see the package doc).
-func (s *Store) Release(ctx context.Context, id string) error {
+// Release deletes the claim of token on id, so that Alipay's retry can take
+// it at once; a "done", another claim or an absent key stays as it is. ctx's
+// cancellation is ignored (see the package doc).
+func (s *Store) Release(ctx context.Context, id, token string) error {
 	if err := s.ready(); err != nil {
 		return err
 	}
-	if id == "" {
+	if id == "" || token == "" {
 		return errArgs
 	}
 	ctx = context.WithoutCancel(ctx)
-	if err := releaseScript.Run(ctx, s.client, []string{s.Key(id)}, s.claim).Err(); err != nil {
+	if err := releaseScript.Run(ctx, s.client, []string{s.Key(id)}, claimedValue+token).Err(); err != nil {
 		return fmt.Errorf("redisstore: release %q: %w", id, err)
 	}
 	return nil

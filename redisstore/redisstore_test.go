@@ -88,6 +88,14 @@ func TestContractReplicas(t *testing.T) {
 	})
 }
 
+// claim calls s.Claim and requires no error.
+func claim(t *testing.T, s *redisstore.Store, id string, lease time.Duration) (alipay.ClaimState, string) {
+	t.Helper()
+	st, token, err := s.Claim(context.Background(), id, lease)
+	require.NoError(t, err, "Claim(%q)", id)
+	return st, token
+}
+
 // TestKeys checks the values and TTLs of the keys against the package doc.
 func TestKeys(t *testing.T) {
 	c := redisClient(t)
@@ -98,17 +106,17 @@ func TestKeys(t *testing.T) {
 	key := s.Key("n1")
 	require.Equal(t, prefix+"n1", key)
 
-	st, err := s.Claim(ctx, "n1", 10*time.Second)
-	require.NoError(t, err)
-	require.Equal(t, alipay.Claimed, st)
+	st, token := claim(t, s, "n1", 10*time.Second)
+	require.Equal(t, alipay.ClaimAcquired, st)
+	assert.Regexp(t, `^[0-9a-f]{32}$`, token)
 	v, err := c.Get(ctx, key).Result()
 	require.NoError(t, err)
-	assert.Regexp(t, `^claimed:[0-9a-f]{32}$`, v)
+	assert.Equal(t, "claimed:"+token, v)
 	ttl, err := c.PTTL(ctx, key).Result()
 	require.NoError(t, err)
 	assert.True(t, ttl > 5*time.Second && ttl <= 10*time.Second, "claim TTL %v is the lease", ttl)
 
-	require.NoError(t, s.Done(ctx, "n1", time.Minute))
+	require.NoError(t, s.Done(ctx, "n1", token, time.Minute))
 	v, err = c.Get(ctx, key).Result()
 	require.NoError(t, err)
 	assert.Equal(t, "done", v)
@@ -117,24 +125,24 @@ func TestKeys(t *testing.T) {
 	assert.True(t, ttl > 50*time.Second && ttl <= time.Minute, "done TTL %v is the ttl", ttl)
 
 	// A sub-millisecond lease is kept as 1 ms, not as "no TTL".
-	st, err = s.Claim(ctx, "n2", time.Microsecond)
-	require.NoError(t, err)
-	require.Equal(t, alipay.Claimed, st)
+	st, _ = claim(t, s, "n2", time.Microsecond)
+	require.Equal(t, alipay.ClaimAcquired, st)
 	ttl, err = c.PTTL(ctx, s.Key("n2")).Result()
 	require.NoError(t, err)
 	assert.True(t, ttl == -2*time.Nanosecond || (ttl >= 0 && ttl <= time.Millisecond), "PTTL %v", ttl)
 
 	// A foreign value under the prefix is never taken over.
 	require.NoError(t, c.Set(ctx, s.Key("n3"), "something else", time.Minute).Err())
-	st, err = s.Claim(ctx, "n3", time.Second)
-	require.NoError(t, err)
-	assert.Equal(t, alipay.InProgress, st)
-	require.NoError(t, s.Release(ctx, "n3"))
+	st, token = claim(t, s, "n3", time.Second)
+	assert.Equal(t, alipay.ClaimInProgress, st)
+	assert.Empty(t, token)
+	require.NoError(t, s.Release(ctx, "n3", "something else"))
+	assert.ErrorIs(t, s.Done(ctx, "n3", "x", time.Minute), alipay.ErrClaimLost)
 	assert.Equal(t, "something else", c.Get(ctx, s.Key("n3")).Val())
 }
 
-// TestReleaseOnlyOwnClaim: a replica's Release never drops another
-// replica's live claim, and nobody's Release drops a "done".
+// TestReleaseOnlyOwnClaim: a Release never drops another claim, of this
+// Store or another, and nobody's Release drops a "done".
 func TestReleaseOnlyOwnClaim(t *testing.T) {
 	c := redisClient(t)
 	ctx := context.Background()
@@ -142,24 +150,49 @@ func TestReleaseOnlyOwnClaim(t *testing.T) {
 	a := redisstore.New(c, redisstore.WithPrefix(prefix))
 	b := redisstore.New(c, redisstore.WithPrefix(prefix))
 
-	st, err := a.Claim(ctx, "id", time.Minute)
-	require.NoError(t, err)
-	require.Equal(t, alipay.Claimed, st)
-	require.NoError(t, b.Release(ctx, "id"))
-	st, err = b.Claim(ctx, "id", time.Minute)
-	require.NoError(t, err)
-	require.Equal(t, alipay.InProgress, st, "b's Release left a's claim")
+	st, tokA := claim(t, a, "id", time.Minute)
+	require.Equal(t, alipay.ClaimAcquired, st)
+	require.NoError(t, b.Release(ctx, "id", "0123456789abcdef0123456789abcdef"))
+	require.NoError(t, a.Release(ctx, "id", "0123456789abcdef0123456789abcdef"))
+	st, _ = claim(t, b, "id", time.Minute)
+	require.Equal(t, alipay.ClaimInProgress, st, "a Release with another token left a's claim")
 
-	require.NoError(t, a.Release(ctx, "id"))
-	st, err = b.Claim(ctx, "id", time.Minute)
-	require.NoError(t, err)
-	require.Equal(t, alipay.Claimed, st, "a released its claim")
+	require.NoError(t, b.Release(ctx, "id", tokA)) // the token, not the Store, owns the claim
+	st, tokB := claim(t, b, "id", time.Minute)
+	require.Equal(t, alipay.ClaimAcquired, st, "the claim was released")
 
-	require.NoError(t, a.Done(ctx, "id", time.Minute)) // a finished late
-	require.NoError(t, b.Release(ctx, "id"))
-	st, err = a.Claim(ctx, "id", time.Minute)
-	require.NoError(t, err)
-	assert.Equal(t, alipay.AlreadyDone, st)
+	require.ErrorIs(t, a.Done(ctx, "id", tokA, time.Minute), alipay.ErrClaimLost, "a finished late")
+	require.NoError(t, b.Done(ctx, "id", tokB, time.Minute))
+	require.NoError(t, a.Release(ctx, "id", tokA))
+	require.NoError(t, b.Release(ctx, "id", tokB))
+	st, _ = claim(t, a, "id", time.Minute)
+	assert.Equal(t, alipay.ClaimAlreadyDone, st)
+}
+
+// TestExpiredClaimCannotEndNewerClaim is the attack of issue 12 point 4
+// against the real Redis: within one Store (one process), a handler whose
+// lease expired releases or completes with its stale token while a retry
+// holds the id; the retry's claim stays, so a third delivery is refused.
+func TestExpiredClaimCannotEndNewerClaim(t *testing.T) {
+	c := redisClient(t)
+	ctx := context.Background()
+	s := redisstore.New(c, redisstore.WithPrefix(uniquePrefix(t, c)))
+	st, stale := claim(t, s, "id", 50*time.Millisecond)
+	require.Equal(t, alipay.ClaimAcquired, st)
+	var fresh string
+	require.Eventually(t, func() bool {
+		st, fresh = claim(t, s, "id", time.Minute)
+		return st == alipay.ClaimAcquired
+	}, 5*time.Second, 10*time.Millisecond, "the lease must end")
+	require.NotEqual(t, stale, fresh)
+
+	require.NoError(t, s.Release(ctx, "id", stale))
+	st, _ = claim(t, s, "id", time.Minute)
+	assert.Equal(t, alipay.ClaimInProgress, st, "a stale Release must not free the retry's claim")
+	require.ErrorIs(t, s.Done(ctx, "id", stale, time.Minute), alipay.ErrClaimLost)
+	st, _ = claim(t, s, "id", time.Minute)
+	assert.Equal(t, alipay.ClaimInProgress, st, "a stale Done must not end the retry's claim")
+	assert.Equal(t, "claimed:"+fresh, c.Get(ctx, s.Key("id")).Val())
 }
 
 // TestCancelledContext: Claim honours ctx; Done and Release still record.
@@ -169,17 +202,18 @@ func TestCancelledContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 
-	_, err := s.Claim(ctx, "c1", time.Minute)
+	_, _, err := s.Claim(ctx, "c1", time.Minute)
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Equal(t, int64(0), c.Exists(context.Background(), s.Key("c1")).Val(), "nothing claimed")
 
-	st, err := s.Claim(context.Background(), "c2", time.Minute)
-	require.NoError(t, err)
-	require.Equal(t, alipay.Claimed, st)
-	require.NoError(t, s.Release(ctx, "c2"))
+	st, token := claim(t, s, "c2", time.Minute)
+	require.Equal(t, alipay.ClaimAcquired, st)
+	require.NoError(t, s.Release(ctx, "c2", token))
 	assert.Equal(t, int64(0), c.Exists(context.Background(), s.Key("c2")).Val(), "released despite ctx")
 
-	require.NoError(t, s.Done(ctx, "c3", time.Minute))
+	st, token = claim(t, s, "c3", time.Minute)
+	require.Equal(t, alipay.ClaimAcquired, st)
+	require.NoError(t, s.Done(ctx, "c3", token, time.Minute))
 	assert.Equal(t, "done", c.Get(context.Background(), s.Key("c3")).Val(), "done despite ctx")
 }
 
@@ -195,7 +229,7 @@ func TestPasswordNotInErrors(t *testing.T) {
 	})
 	t.Cleanup(func() { assert.NoError(t, bad.Close()) })
 	s := redisstore.New(bad, redisstore.WithPrefix(uniquePrefix(t, good)))
-	_, err := s.Claim(context.Background(), "p1", time.Second)
+	_, _, err := s.Claim(context.Background(), "p1", time.Second)
 	require.Error(t, err, "Redis refuses AUTH for an unknown user")
 	assert.True(t, strings.HasPrefix(err.Error(), `redisstore: claim "p1": `), err.Error())
 	assert.NotContains(t, err.Error(), testPassword)

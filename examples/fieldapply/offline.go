@@ -71,9 +71,17 @@ func startOffline(st *settings, stdout io.Writer) (*offline, error) {
 		}
 		return nil
 	}))
+	srv := &http.Server{
+		Handler: mux,
+		// NotifyHandler cannot bound how slowly a request arrives: the server must.
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+	}
 	o := &offline{
 		gw:     gw,
-		srv:    &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second},
+		srv:    srv,
 		served: make(chan error, 1),
 		flow: &flow{
 			st: st, m: c.WithAppAuthToken(alipaytest.DefaultMerchantToken), out: stdout,

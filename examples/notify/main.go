@@ -96,7 +96,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer closeStore()
 	p := &printer{w: json.NewEncoder(stdout), log: logger}
 	srv := &http.Server{
-		Handler:           c.NotifyHandler(p.print, notifyOpts...),
+		Handler: c.NotifyHandler(p.print, notifyOpts...),
+		// The handler cannot bound how slowly a request arrives: without
+		// these, a client trickling bytes holds a connection forever.
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      2 * time.Minute, // beyond the claim lease

@@ -2,7 +2,10 @@
 // notification dedupe store of package alipay.
 //
 // Each id is either claimed (held by one handler until its lease ends) or
-// done (remembered until its TTL ends). Expired entries are dropped at every
+// done (remembered until its TTL ends). A claim is owned: Claim hands out a
+// token, and only that token completes (Done) or frees (Release) the claim,
+// so a handler whose lease ran out cannot end the claim of the handler that
+// took the id after it. Expired entries are dropped at every
 // operation through a min-heap on the expiry time; when the table is full
 // and nothing has expired, the entry written least recently is evicted. The
 // caller passes the current time to every method, so the logic is pure and
@@ -12,6 +15,7 @@ package ttlstore
 import (
 	"container/heap"
 	"container/list"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -30,10 +34,11 @@ const (
 	InProgress
 )
 
-// entry is one id. index is its position in the expiry heap, elem its node
-// in the age list.
+// entry is one id. token is the owner of a claim ("" once done); index is
+// its position in the expiry heap, elem its node in the age list.
 type entry struct {
 	id      string
+	token   string
 	done    bool
 	expires time.Time
 	index   int
@@ -74,6 +79,7 @@ type Store struct {
 	expiry  expiryHeap
 	age     *list.List // least recently written first
 	evicted uint64
+	claims  uint64 // claims handed out: the source of tokens
 }
 
 // New returns a store holding at most limit ids (at least 1).
@@ -85,36 +91,48 @@ func New(limit int) *Store {
 }
 
 // Claim takes id for lease unless it is done or claimed by someone else.
-func (s *Store) Claim(id string, now time.Time, lease time.Duration) State {
+// When it answers Claimed it also returns the claim's token, which no other
+// claim of this Store shares; otherwise the token is "".
+func (s *Store) Claim(id string, now time.Time, lease time.Duration) (State, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweep(now)
 	if e, ok := s.entries[id]; ok {
 		if e.done {
-			return AlreadyDone
+			return AlreadyDone, ""
 		}
-		return InProgress
+		return InProgress, ""
 	}
-	s.put(id, false, now.Add(lease))
-	return Claimed
+	s.claims++
+	token := strconv.FormatUint(s.claims, 10)
+	s.put(id, token, now.Add(lease))
+	return Claimed, token
 }
 
-// Done marks id done until now+ttl, whether or not it was claimed (its
-// claim may have expired or been evicted while the handler ran).
-func (s *Store) Done(id string, now time.Time, ttl time.Duration) {
+// Done marks id done until now+ttl for the claim token holds, and reports
+// whether id is now done. When the claim has ended meanwhile (its lease
+// expired, or it was evicted) and nobody holds id, the work still happened,
+// so id is marked done; a done id stays as it is. Only while another claim
+// is live does Done change nothing and report false: that claim's owner
+// decides.
+func (s *Store) Done(id, token string, now time.Time, ttl time.Duration) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweep(now)
-	s.put(id, true, now.Add(ttl))
+	if e, ok := s.entries[id]; ok && (e.done || e.token != token) {
+		return e.done
+	}
+	s.put(id, "", now.Add(ttl))
+	return true
 }
 
-// Release drops a live claim on id so that the next Claim takes it at once.
-// A done id stays done.
-func (s *Store) Release(id string, now time.Time) {
+// Release drops the claim token holds on id so that the next Claim takes it
+// at once. Another claim, a done id and an absent one are left as they are.
+func (s *Store) Release(id, token string, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweep(now)
-	if e, ok := s.entries[id]; ok && !e.done {
+	if e, ok := s.entries[id]; ok && !e.done && e.token == token {
 		s.remove(e)
 	}
 }
@@ -134,10 +152,12 @@ func (s *Store) Evicted() uint64 {
 	return s.evicted
 }
 
-// put writes id (new or existing) and makes room first when needed.
-func (s *Store) put(id string, done bool, expires time.Time) {
+// put writes id (new or existing), claimed by token or done when token is
+// "", and makes room first when needed.
+func (s *Store) put(id, token string, expires time.Time) {
+	done := token == ""
 	if e, ok := s.entries[id]; ok {
-		e.done, e.expires = done, expires
+		e.token, e.done, e.expires = token, done, expires
 		heap.Fix(&s.expiry, e.index)
 		s.age.MoveToBack(e.elem)
 		return
@@ -147,7 +167,7 @@ func (s *Store) put(id string, done bool, expires time.Time) {
 		s.remove(oldest)
 		s.evicted++
 	}
-	e := &entry{id: id, done: done, expires: expires}
+	e := &entry{id: id, token: token, done: done, expires: expires}
 	e.elem = s.age.PushBack(e)
 	heap.Push(&s.expiry, e)
 	s.entries[id] = e
