@@ -27,11 +27,15 @@ var nameGlossary = map[string]string{
 	"mini": "Mini", "baseinfo": "BaseInfo", "app": "App", "api": "API",
 	"scene": "Scene", "field": "Field",
 	"query": "Query", "modify": "Modify", "apply": "Apply", "changed": "Changed",
+	"auth": "Auth", "token": "Token",
 }
 
 // callHelpers are the exported *Client methods that take a ctx but are not
 // one Alipay method (style.md B2: verb-first helper names).
-var callHelpers = map[string]bool{"Call": true, "WaitFieldAudit": true}
+var callHelpers = map[string]bool{
+	"Call": true, "WaitFieldAudit": true,
+	"ForMerchant": true, "RefreshMerchant": true, "RecordAuthorization": true, "SetMerchantState": true,
+}
 
 // flowAPIs are the API methods of the flow with their page titles
 // (endpoints.md), exactly.
@@ -42,6 +46,12 @@ var flowAPIs = map[string]string{
 	"alipay.open.app.api.scene.query":  "查询接口字段使用场景",
 	"alipay.open.app.api.field.apply":  "申请获取接口用户敏感信息字段",
 	"alipay.open.app.api.field.query":  "用户信息申请记录查询",
+}
+
+// authAPIs are the authorization API methods with their page titles.
+var authAPIs = map[string]string{
+	"alipay.open.auth.token.app":       "换取应用授权令牌",
+	"alipay.open.auth.token.app.query": "查询某个应用授权AppAuthToken的授权信息",
 }
 
 // apiLine is the form of the line: "Alipay API: <method> (<title>)."
@@ -70,6 +80,7 @@ func TestGoName(t *testing.T) {
 		"alipay.open.mini.baseinfo.query":   "MiniBaseInfoQuery",
 		"alipay.open.app.api.field.apply":   "AppAPIFieldApply",
 		"alipay.open.app.api.field.changed": "AppAPIFieldChanged",
+		"alipay.open.auth.token.app.query":  "AuthTokenAppQuery",
 	} {
 		got, err := goName(method)
 		require.NoError(t, err)
@@ -210,7 +221,7 @@ func uses(d *ast.FuncDecl, name string) bool {
 // the comment's last line; its signature is (ctx, *<Name>Request)
 // (*<Name>Response, error) and it calls method<Name>; every other method
 // taking a ctx is a listed helper; and the API methods are the six of the
-// flow.
+// flow and the authorization calls.
 func TestAPIMethodNames(t *testing.T) {
 	t.Parallel()
 	p := parseSource(t)
@@ -244,6 +255,9 @@ func TestAPIMethodNames(t *testing.T) {
 		if wantTitle, ok := flowAPIs[method]; ok {
 			assert.Equal(t, wantTitle, title, "%s: Client.%s: page title", pos, name)
 		}
+		if wantTitle, ok := authAPIs[method]; ok {
+			assert.Equal(t, wantTitle, title, "%s: Client.%s: page title", pos, name)
+		}
 		_, dup := apis[method]
 		assert.False(t, dup, "%s: two methods claim %s", pos, method)
 		apis[method] = name
@@ -262,13 +276,16 @@ func TestAPIMethodNames(t *testing.T) {
 	for m := range apis {
 		got = append(got, m)
 	}
-	want := make([]string, 0, len(flowAPIs))
+	want := make([]string, 0, len(flowAPIs)+len(authAPIs))
 	for m := range flowAPIs {
+		want = append(want, m)
+	}
+	for m := range authAPIs {
 		want = append(want, m)
 	}
 	sort.Strings(got)
 	sort.Strings(want)
-	assert.Equal(t, want, got, "the API methods of *Client are the six of the flow")
+	assert.Equal(t, want, got, "the API methods of *Client are the six of the flow and the authorization calls")
 	for h := range callHelpers {
 		d, ok := p.funcs["Client."+h]
 		if assert.True(t, ok, "listed helper Client.%s exists", h) {
