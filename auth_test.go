@@ -94,13 +94,22 @@ func TestAuthCallsRefusedBeforeSending(t *testing.T) {
 			_, err := m.RefreshMerchant(ctx, NewMemoryMerchantStore(), "2021004000000002")
 			return err
 		},
-		"nil":              func() error { _, err := c.AuthTokenApp(ctx, nil); return err },
-		"nil_query":        func() error { _, err := c.AuthTokenAppQuery(ctx, nil); return err },
-		"empty_query":      func() error { _, err := c.AuthTokenAppQuery(ctx, &AuthTokenAppQueryRequest{}); return err },
-		"no_grant":         func() error { _, err := c.AuthTokenApp(ctx, &AuthTokenAppRequest{Code: testCode}); return err },
-		"bad_grant":        func() error { _, err := c.AuthTokenApp(ctx, &AuthTokenAppRequest{GrantType: "password", Code: testCode}); return err },
-		"code_missing":     func() error { _, err := c.AuthTokenApp(ctx, &AuthTokenAppRequest{GrantType: GrantAuthorizationCode}); return err },
-		"refresh_missing":  func() error { _, err := c.AuthTokenApp(ctx, &AuthTokenAppRequest{GrantType: GrantRefreshToken}); return err },
+		"nil":         func() error { _, err := c.AuthTokenApp(ctx, nil); return err },
+		"nil_query":   func() error { _, err := c.AuthTokenAppQuery(ctx, nil); return err },
+		"empty_query": func() error { _, err := c.AuthTokenAppQuery(ctx, &AuthTokenAppQueryRequest{}); return err },
+		"no_grant":    func() error { _, err := c.AuthTokenApp(ctx, &AuthTokenAppRequest{Code: testCode}); return err },
+		"bad_grant": func() error {
+			_, err := c.AuthTokenApp(ctx, &AuthTokenAppRequest{GrantType: "password", Code: testCode})
+			return err
+		},
+		"code_missing": func() error {
+			_, err := c.AuthTokenApp(ctx, &AuthTokenAppRequest{GrantType: GrantAuthorizationCode})
+			return err
+		},
+		"refresh_missing": func() error {
+			_, err := c.AuthTokenApp(ctx, &AuthTokenAppRequest{GrantType: GrantRefreshToken})
+			return err
+		},
 		"code_and_refresh": func() error {
 			_, err := c.AuthTokenApp(ctx, &AuthTokenAppRequest{GrantType: GrantAuthorizationCode, Code: testCode, RefreshToken: NewSecret(testRefresh)})
 			return err
