@@ -45,7 +45,9 @@ func storedMerchant(t *testing.T, c *Client) *MemoryMerchantStore {
 func TestForMerchantMarking(t *testing.T) {
 	t.Parallel()
 	g := newGatewaySigner(t)
-	fail := func(sub string) string { return failNode("20001", "Insufficient Token Permissions", sub, "无效的应用授权令牌") }
+	fail := func(sub string) string {
+		return failNode("20001", "Insufficient Token Permissions", sub, "无效的应用授权令牌")
+	}
 	unsigned := func(node string) string { return `{"` + nodeKey(methodMiniBaseInfoQuery) + `":` + node + `}` }
 	queryValid := g.body(methodAuthTokenAppQuery, `{"code":"10000","msg":"Success","status":"valid"}`)
 	queryInvalid := g.body(methodAuthTokenAppQuery, `{"code":"10000","msg":"Success","status":"invalid"}`)
