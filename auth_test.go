@@ -169,3 +169,31 @@ func TestAuthErrorsScrubbed(t *testing.T) {
 		})
 	}
 }
+
+// TestAuthTokenAppBadSignatureHidesTokens: a token answer that fails
+// verification (a wrong Alipay key, a proxy) is quoted in the error
+// without its tokens, even when the quote cuts a token short.
+func TestAuthTokenAppBadSignatureHidesTokens(t *testing.T) {
+	t.Parallel()
+	g := newGatewaySigner(t)
+	c, mock := newMockClient(t)
+	body := `{"` + nodeKey(methodAuthTokenApp) + `":` + nodeToken + `,"sign":"` + g.sign("{}") + `"}`
+	serveMock(t, mock, http.StatusOK, body, nil)
+	_, err := c.AuthTokenApp(context.Background(), &AuthTokenAppRequest{GrantType: GrantAuthorizationCode, Code: testCode})
+	var ve *VerifyError
+	require.True(t, errors.As(err, &ve), "%v", err)
+	out := fmt.Sprintf("%v %+v %#v", err, err, err)
+	assert.NotContains(t, out, testToken)
+	assert.NotContains(t, out, "202405BBexampleRefreshToken00002")
+	assert.Contains(t, out, "auth_app_id", "the rest is quoted for diagnosis")
+
+	for in, want := range map[string]string{
+		`{"app_auth_token":"abc","x":1}`:          `{"app_auth_token":"[redacted]","x":1}`,
+		`{"app_refresh_token" : "a\"b"}`:          `{"app_refresh_token" : "[redacted]"}`,
+		`{"refresh_token":"cut sh`:                `{"refresh_token":"[redacted]"`,
+		`{"app_auth_token":"cut at escape\`:       `{"app_auth_token":"[redacted]"`,
+		`{"auth_app_id":"2021","user_id":"2088"}`: `{"auth_app_id":"2021","user_id":"2088"}`,
+	} {
+		assert.Equal(t, want, tokenValueRE.ReplaceAllString(in, `"$1"$2:$3"`+redacted+`"`), in)
+	}
+}

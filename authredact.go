@@ -4,11 +4,18 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"regexp"
 	"strings"
 )
 
-// scrubSecrets removes secrets sent in biz_content from the texts of err
-// that quote the gateway (a sub_msg may quote the string to sign).
+// tokenValueRE matches a token member in JSON text, also when a snippet
+// cuts the value short.
+var tokenValueRE = regexp.MustCompile(`"(app_auth_token|app_refresh_token|refresh_token)"(\s*):(\s*)"(?:[^"\\]|\\.)*("|\\?$)`)
+
+// scrubSecrets removes from the texts of err that quote the gateway the
+// secrets sent in biz_content (a sub_msg may quote the string to sign) and
+// every token member (a response that failed verification is quoted in
+// VerifyError.Content, and may hold real tokens).
 func scrubSecrets(err error, secrets ...string) error {
 	scrub := func(s string) string {
 		for _, sec := range secrets {
@@ -16,7 +23,7 @@ func scrubSecrets(err error, secrets ...string) error {
 				s = strings.ReplaceAll(s, sec, redacted)
 			}
 		}
-		return s
+		return tokenValueRE.ReplaceAllString(s, `"$1"$2:$3"`+redacted+`"`)
 	}
 	var (
 		apiErr *APIError
