@@ -197,3 +197,38 @@ func TestAuthTokenAppBadSignatureHidesTokens(t *testing.T) {
 		assert.Equal(t, want, tokenValueRE.ReplaceAllString(in, `"$1"$2:$3"`+redacted+`"`), in)
 	}
 }
+
+// TestAuthAppAuthInviteCreate: the invitation is self-invoked, carries the
+// three fields, returns the page; a state that is not Base64, a relative
+// URL and a merchant client are refused before sending.
+func TestAuthAppAuthInviteCreate(t *testing.T) {
+	t.Parallel()
+	c, mock := newMockClient(t)
+	node := `{"code":"10000","msg":"Success","task_page_url":"https://b.alipay.com/page/invite?id=1"}`
+	mg := serveMock(t, mock, http.StatusOK, newGatewaySigner(t).body(methodAuthAppAuthInviteCreate, node), nil)
+	st := testStateSigner(t, 3)
+	state, err := st.Issue("isv-user-42")
+	require.NoError(t, err)
+	req := &AuthAppAuthInviteCreateRequest{AuthAppID: "2021004000000002", RedirectURL: "https://isv.example/alipay/authorized", State: state}
+	res, err := c.AuthAppAuthInviteCreate(context.Background(), req)
+	require.NoError(t, err)
+	assert.Equal(t, "https://b.alipay.com/page/invite?id=1", res.TaskPageURL)
+	reqs := mg.requests(t)
+	require.Len(t, reqs, 1)
+	assert.False(t, reqs[0].Form.Has("app_auth_token"))
+	assert.Equal(t, `{"auth_app_id":"2021004000000002","redirect_url":"https://isv.example/alipay/authorized","state":"`+state+`"}`,
+		reqs[0].Form.Get("biz_content"))
+
+	for name, bad := range map[string]*AuthAppAuthInviteCreateRequest{
+		"nil":          nil,
+		"state":        {State: "not base64!"},
+		"relative url": {RedirectURL: "/alipay/authorized"},
+		"app id":       {AuthAppID: "2021 0040"},
+	} {
+		_, err := c.AuthAppAuthInviteCreate(context.Background(), bad)
+		assert.ErrorIs(t, err, ErrInvalidRequest, name)
+	}
+	_, err = c.WithAppAuthToken(testToken).AuthAppAuthInviteCreate(context.Background(), req)
+	assert.ErrorIs(t, err, ErrInvalidRequest)
+	assert.Equal(t, 1, mock.GetTotalCallCount())
+}

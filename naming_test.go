@@ -27,7 +27,7 @@ var nameGlossary = map[string]string{
 	"mini": "Mini", "baseinfo": "BaseInfo", "app": "App", "api": "API",
 	"scene": "Scene", "field": "Field",
 	"query": "Query", "modify": "Modify", "apply": "Apply", "changed": "Changed",
-	"auth": "Auth", "token": "Token",
+	"auth": "Auth", "token": "Token", "appauth": "AppAuth", "invite": "Invite", "create": "Create",
 }
 
 // callHelpers are the exported *Client methods that take a ctx but are not
@@ -50,8 +50,9 @@ var flowAPIs = map[string]string{
 
 // authAPIs are the authorization API methods with their page titles.
 var authAPIs = map[string]string{
-	"alipay.open.auth.token.app":       "换取应用授权令牌",
-	"alipay.open.auth.token.app.query": "查询某个应用授权AppAuthToken的授权信息",
+	"alipay.open.auth.token.app":             "换取应用授权令牌",
+	"alipay.open.auth.token.app.query":       "查询某个应用授权AppAuthToken的授权信息",
+	"alipay.open.auth.appauth.invite.create": "ISV向商户发起应用授权邀约",
 }
 
 // apiLine is the form of the line: "Alipay API: <method> (<title>)."
