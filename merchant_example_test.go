@@ -10,24 +10,31 @@ import (
 	"github.com/isvkit/alipay/alipaytest"
 )
 
-// A client for a merchant comes from the registry in one call. Here the
-// registry is in memory and already holds the merchant's authorization; in
-// production it is redisstore's MerchantStore and the authorization comes
-// from the redirect handler or the authorization notify.
-func ExampleClient_ForMerchant() {
+// exampleISV returns the ISV's client of a fake gateway (a real gateway
+// in production) and the function that stops the gateway.
+func exampleISV() (*alipay.Client, func()) {
 	gw, err := alipaytest.NewServer()
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer gw.Close()
 	isv, err := alipay.NewClient(alipaytest.DefaultAppID, alipay.WithGatewayURL(gw.URL),
 		alipay.WithPrivateKey(gw.AppPrivateKeyPEM()), alipay.WithAlipayPublicKey(gw.AlipayPublicKeyPEM()))
 	if err != nil {
 		log.Fatal(err)
 	}
+	return isv, gw.Close
+}
+
+// A client for a merchant comes from the registry in one call. Here the
+// registry is in memory and already holds the merchant's authorization; in
+// production it is redisstore's MerchantStore and the authorization comes
+// from the redirect handler or the authorization notify.
+func ExampleClient_ForMerchant() {
+	isv, closeGateway := exampleISV()
+	defer closeGateway()
 	ctx := context.Background()
 	store := alipay.NewMemoryMerchantStore()
-	_, err = isv.RecordAuthorization(ctx, store, alipay.Authorization{
+	_, err := isv.RecordAuthorization(ctx, store, alipay.Authorization{
 		Token: alipay.AppToken{
 			AppAuthToken: alipay.NewSecret(alipaytest.DefaultMerchantToken),
 			AuthAppID:    alipaytest.DefaultMerchantAppID,
@@ -53,19 +60,11 @@ func ExampleClient_ForMerchant() {
 // A merchant who withdrew the authorization is refused before anything is
 // sent, and the error says why.
 func ExampleIsReauthorizationNeeded() {
-	gw, err := alipaytest.NewServer()
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer gw.Close()
-	isv, err := alipay.NewClient(alipaytest.DefaultAppID, alipay.WithGatewayURL(gw.URL),
-		alipay.WithPrivateKey(gw.AppPrivateKeyPEM()), alipay.WithAlipayPublicKey(gw.AlipayPublicKeyPEM()))
-	if err != nil {
-		log.Fatal(err)
-	}
+	isv, closeGateway := exampleISV()
+	defer closeGateway()
 	ctx := context.Background()
 	store := alipay.NewMemoryMerchantStore()
-	_, err = isv.RecordAuthorization(ctx, store, alipay.Authorization{Token: alipay.AppToken{
+	_, err := isv.RecordAuthorization(ctx, store, alipay.Authorization{Token: alipay.AppToken{
 		AppAuthToken: alipay.NewSecret("202405BBexampleAppAuthToken0001"), AuthAppID: "2021004000000002",
 	}})
 	if err != nil {
