@@ -73,8 +73,8 @@ type Authorization struct {
 	Code string
 }
 
-// RecordAuthorization stores a new authorization: the tokens and user id
-// replace those of the record (created if needed), the state becomes
+// RecordAuthorization stores a new authorization: the token, the refresh
+// token (even when empty) and the user id replace those of the record (created if needed), the state becomes
 // authorized, and History gains an event; the AES keys stay. Recording the
 // token already stored changes nothing (the notify and the redirect both
 // deliver it), and a stale authorization is ignored; both return the
@@ -96,10 +96,9 @@ func (c *Client) RecordAuthorization(ctx context.Context, store MerchantStore, a
 		if m.Version != 0 && at.Before(latestChange(m)) {
 			return errUnchanged // stale: a newer token or state is stored
 		}
-		m.AppAuthToken, m.AuthorizedAt = tok.AppAuthToken, at
-		if !tok.AppRefreshToken.IsZero() {
-			m.RefreshToken = tok.AppRefreshToken
-		}
+		// The refresh token belongs to its authorization: an old one is
+		// never kept with a new token.
+		m.AppAuthToken, m.RefreshToken, m.AuthorizedAt = tok.AppAuthToken, tok.AppRefreshToken, at
 		if tok.UserID != "" {
 			m.UserID = tok.UserID
 		}
