@@ -76,10 +76,9 @@ type Authorization struct {
 // RecordAuthorization stores a new authorization: the token, the refresh
 // token (even when empty) and the user id replace those of the record
 // (created if needed), the state becomes authorized, and History gains an
-// event; the AES keys stay. Recording the
-// token already stored changes nothing (the notify and the redirect both
-// deliver it), and a stale authorization is ignored; both return the
-// record as stored. "Now" is the client's clock ([WithClock]).
+// event; the AES keys stay. Recording the token already stored changes
+// nothing (the notify and the redirect both deliver it), and a stale
+// authorization is ignored; both return the record as stored. "Now" is the client's clock ([WithClock]).
 func (c *Client) RecordAuthorization(ctx context.Context, store MerchantStore, a Authorization) (*Merchant, error) {
 	tok := a.Token
 	if tok.AppAuthToken.IsZero() {
