@@ -56,8 +56,9 @@ const (
 // derive per-merchant clients with [Client.WithAppAuthToken].
 type Client struct {
 	core     *core
-	token    secret // app_auth_token of the merchant this client acts for
-	merchant bool   // derived by WithAppAuthToken: token must be non-empty
+	token    secret                               // app_auth_token of the merchant this client acts for
+	merchant bool                                 // derived by WithAppAuthToken: token must be non-empty
+	onError  func(ctx context.Context, err error) // see withErrorHook; nil when none
 }
 
 // core is what every client derived from one NewClient shares. It is never
@@ -71,8 +72,9 @@ type core struct {
 	rest      *resty.Client // non-upload calls
 	logger    *slog.Logger
 	now       func() time.Time
-	certs     *certMode // certificate mode (cert.go); nil in public-key mode
-	aesKey    secret    // raw AES content-encryption key (aes.go); "" when off
+	certs     *certMode   // certificate mode (cert.go); nil in public-key mode
+	aesKey    secret      // raw AES content-encryption key (aes.go); "" when off
+	flights   flightGroup // refreshes in progress (refresh.go); has its own lock
 
 	aesKeySource AESKeySource // merchant apps' AES keys for open data (opendata.go); nil when off
 }
@@ -141,6 +143,14 @@ func NewClient(appID string, opts ...Option) (*Client, error) {
 // dangerous outcome of a lookup bug.
 func (c *Client) WithAppAuthToken(token string) *Client {
 	return &Client{core: c.core, token: secret(token), merchant: true}
+}
+
+// withErrorHook returns a copy of c whose every call passes its final
+// non-nil error to fn before returning it.
+func (c *Client) withErrorHook(fn func(ctx context.Context, err error)) *Client {
+	cp := *c
+	cp.onError = fn
+	return &cp
 }
 
 // AppID returns the app id the client signs as.
@@ -272,7 +282,14 @@ func (c *Client) sign(method string, bizContent []byte, text []param) (*signed, 
 
 // call runs one form request through the pipeline: sign, send, then
 // readResponse (extract, verify, decode the outcome).
-func (c *Client) call(ctx context.Context, method string, bizContent []byte, text []param) (*outcome, error) {
+func (c *Client) call(ctx context.Context, method string, bizContent []byte, text []param) (_ *outcome, err error) {
+	if c.onError != nil {
+		defer func() {
+			if err != nil {
+				c.onError(ctx, err)
+			}
+		}()
+	}
 	start := time.Now()
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("alipay: %s: %w", method, err) // nothing sent

@@ -29,12 +29,16 @@ var nameGlossary = map[string]string{
 	"query": "Query", "modify": "Modify", "apply": "Apply", "changed": "Changed",
 	"auth": "Auth", "aes": "AES", "set": "Set", "get": "Get",
 	"category": "Category", "require": "Require", "template": "Template", "usage": "Usage",
+	"token": "Token", "appauth": "AppAuth", "invite": "Invite", "create": "Create",
 }
 
 // callHelpers are the exported *Client methods that take a ctx but are not
 // one Alipay method (style.md B2: verb-first helper names).
-var callHelpers = map[string]bool{"Call": true, "WaitFieldAudit": true, "DecryptOpenData": true, "PhoneNumber": true,
-	"ListMiniTemplateUsages": true}
+var callHelpers = map[string]bool{
+	"Call": true, "WaitFieldAudit": true, "DecryptOpenData": true, "PhoneNumber": true,
+	"ListMiniTemplateUsages": true,
+	"ForMerchant":            true, "RefreshMerchant": true, "RecordAuthorization": true, "SetMerchantState": true,
+}
 
 // flowAPIs are the API methods of the flow and of the approved field's use
 // with their page titles, exactly.
@@ -51,6 +55,13 @@ var flowAPIs = map[string]string{
 	"alipay.open.mini.category.query":         "小程序类目树查询",
 	"alipay.open.mini.category.require.query": "查询类目所需资质信息",
 	"alipay.open.mini.template.usage.query":   "查询使用模板的小程序列表",
+}
+
+// authAPIs are the authorization API methods with their page titles.
+var authAPIs = map[string]string{
+	"alipay.open.auth.token.app":             "换取应用授权令牌",
+	"alipay.open.auth.token.app.query":       "查询某个应用授权AppAuthToken的授权信息",
+	"alipay.open.auth.appauth.invite.create": "ISV向商户发起应用授权邀约",
 }
 
 // apiLine is the form of the line: "Alipay API: <method> (<title>)."
@@ -82,6 +93,7 @@ func TestGoName(t *testing.T) {
 		"alipay.open.auth.app.aes.set":            "AuthAppAESSet",
 		"alipay.open.mini.category.require.query": "MiniCategoryRequireQuery",
 		"alipay.open.mini.template.usage.query":   "MiniTemplateUsageQuery",
+		"alipay.open.auth.token.app.query":        "AuthTokenAppQuery",
 	} {
 		got, err := goName(method)
 		require.NoError(t, err)
@@ -222,7 +234,7 @@ func uses(d *ast.FuncDecl, name string) bool {
 // the comment's last line; its signature is (ctx, *<Name>Request)
 // (*<Name>Response, error) and it calls method<Name>; every other method
 // taking a ctx is a listed helper; and the API methods are those of
-// flowAPIs.
+// flowAPIs and authAPIs.
 func TestAPIMethodNames(t *testing.T) {
 	t.Parallel()
 	p := parseSource(t)
@@ -256,6 +268,9 @@ func TestAPIMethodNames(t *testing.T) {
 		if wantTitle, ok := flowAPIs[method]; ok {
 			assert.Equal(t, wantTitle, title, "%s: Client.%s: page title", pos, name)
 		}
+		if wantTitle, ok := authAPIs[method]; ok {
+			assert.Equal(t, wantTitle, title, "%s: Client.%s: page title", pos, name)
+		}
 		_, dup := apis[method]
 		assert.False(t, dup, "%s: two methods claim %s", pos, method)
 		apis[method] = name
@@ -274,13 +289,16 @@ func TestAPIMethodNames(t *testing.T) {
 	for m := range apis {
 		got = append(got, m)
 	}
-	want := make([]string, 0, len(flowAPIs))
+	want := make([]string, 0, len(flowAPIs)+len(authAPIs))
 	for m := range flowAPIs {
+		want = append(want, m)
+	}
+	for m := range authAPIs {
 		want = append(want, m)
 	}
 	sort.Strings(got)
 	sort.Strings(want)
-	assert.Equal(t, want, got, "the API methods of *Client are those of flowAPIs")
+	assert.Equal(t, want, got, "the API methods of *Client are those of flowAPIs and authAPIs")
 	for h := range callHelpers {
 		d, ok := p.funcs["Client."+h]
 		if assert.True(t, ok, "listed helper Client.%s exists", h) {

@@ -262,6 +262,9 @@ func (c *Client) upload(ctx context.Context, method string, text []param, files 
 	res, status, err := c.sendUpload(ctx, method, text, files, st)
 	_ = st.Finish() // closes what an early return left open; its error was handled
 	c.logCall(ctx, method, start, status, res, err)
+	if err != nil && c.onError != nil {
+		c.onError(ctx, err)
+	}
 	return res, err
 }
 
