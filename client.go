@@ -108,6 +108,7 @@ func NewClient(appID string, opts ...Option) (*Client, error) {
 	if cfg.timeoutSet || hc.Timeout == 0 {
 		hc.Timeout = cfg.timeout
 	}
+	hc.CheckRedirect = refuseRedirect
 	logger := cfg.logger
 	if logger == nil {
 		logger = slog.New(discardHandler{})
@@ -129,6 +130,12 @@ func NewClient(appID string, opts ...Option) (*Client, error) {
 		aesKey:    cfg.aesKey,
 	}}, nil
 }
+
+// refuseRedirect is the CheckRedirect of every client: a redirect is never
+// followed, so the token, the biz_content and uploaded files never reach a
+// host other than the configured gateway. The 3xx answer itself becomes a
+// *ResponseError (reason "redirect").
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // WithAppAuthToken returns a client that acts for the merchant who granted
 // token (app_auth_token). It shares everything with c and costs one small
@@ -359,13 +366,4 @@ func (c *Client) logCall(ctx context.Context, method string, start time.Time, st
 		attrs = append(attrs, slog.String("error", err.Error()))
 	}
 	l.LogAttrs(ctx, slog.LevelDebug, "alipay call", attrs...)
-}
-
-// redact removes the merchant's token from text taken from a response (the
-// gateway quotes its string to sign, token included, in some sub_msgs).
-func (c *Client) redact(s string) string {
-	if c.token == "" || !strings.Contains(s, string(c.token)) {
-		return s
-	}
-	return strings.ReplaceAll(s, string(c.token), "[redacted]")
 }

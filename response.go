@@ -39,6 +39,9 @@ type nodeStatus struct {
 // *ResponseError and nothing from the body is trusted.
 func (c *Client) readResponse(ctx context.Context, method string, status int, h http.Header, body []byte) (*outcome, error) {
 	trace := h.Get("trace_id")
+	if status >= 300 && status < 400 {
+		return nil, &ResponseError{Method: method, StatusCode: status, Reason: "redirect", Body: c.snippet(body), TraceID: trace}
+	}
 	if status != http.StatusOK {
 		return nil, &ResponseError{Method: method, StatusCode: status, Reason: "http_status", Body: c.snippet(body), TraceID: trace}
 	}
@@ -92,6 +95,11 @@ func (c *Client) readResponse(ctx context.Context, method string, status int, h 
 	}
 	if !success {
 		return nil, c.statusError(method, st, trace, true)
+	}
+	if env.Name == jsonnode.ErrorResponse {
+		// Only the method's own node can carry a success: a signed
+		// error_response saying 10000 answers no request of ours.
+		return nil, &ResponseError{Method: method, StatusCode: status, Reason: "success_in_error_response", TraceID: trace}
 	}
 	return &outcome{body: business, traceID: trace}, nil
 }
@@ -273,20 +281,6 @@ func (c *Client) statusError(method string, st nodeStatus, trace string, verifie
 		Method: method, Code: st.Code, Msg: c.redact(st.Msg), SubCode: st.SubCode,
 		SubMsg: c.redact(st.SubMsg), TraceID: trace, Verified: verified,
 	}
-}
-
-// snippet returns at most maxErrorSnippet bytes of b for an error, cut at a
-// rune boundary, with the merchant token redacted.
-func (c *Client) snippet(b []byte) string {
-	s := c.redact(string(b)) // before cutting: a token across the cut would leak its start
-	if len(s) > maxErrorSnippet {
-		cut := maxErrorSnippet
-		for cut > maxErrorSnippet-utf8.UTFMax && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut]
-	}
-	return s
 }
 
 // metaSetter is implemented by every response type through its embedded
