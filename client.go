@@ -32,7 +32,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -58,6 +57,9 @@ type Client struct {
 	core     *core
 	token    secret // app_auth_token of the merchant this client acts for
 	merchant bool   // derived by WithAppAuthToken: token must be non-empty
+	// onError, when set, receives the final error of every call
+	// (withErrorHook).
+	onError func(ctx context.Context, err error)
 }
 
 // core is what every client derived from one NewClient shares. It is never
@@ -73,6 +75,10 @@ type core struct {
 	now       func() time.Time
 	certs     *certMode // certificate mode (cert.go); nil in public-key mode
 	aesKey    secret    // raw AES content-encryption key (aes.go); "" when off
+	timeout   time.Duration
+	retry     retryPolicy
+	observer  Observer // nil: none
+	sleep     func(ctx context.Context, d time.Duration) error
 }
 
 // NewClient returns a client for the app appID (the ISV's own app id).
@@ -82,7 +88,7 @@ func NewClient(appID string, opts ...Option) (*Client, error) {
 	if appID == "" || strings.ContainsAny(appID, " \t\r\n&=") {
 		return nil, fmt.Errorf("alipay: NewClient: invalid app id %q", appID)
 	}
-	cfg := config{gateway: ProductionGateway, timeout: DefaultTimeout, clock: time.Now}
+	cfg := config{gateway: ProductionGateway, timeout: DefaultTimeout, clock: time.Now, retry: defaultRetry}
 	for i, opt := range opts {
 		if opt == nil {
 			return nil, fmt.Errorf("alipay: NewClient: option %d is nil", i)
@@ -105,8 +111,9 @@ func NewClient(appID string, opts ...Option) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
-	if cfg.timeoutSet || hc.Timeout == 0 {
-		hc.Timeout = cfg.timeout
+	timeout := cfg.timeout
+	if !cfg.timeoutSet && hc.Timeout > 0 {
+		timeout = hc.Timeout // the given client's timeout bounds the whole call, as before
 	}
 	hc.CheckRedirect = refuseRedirect
 	logger := cfg.logger
@@ -128,6 +135,10 @@ func NewClient(appID string, opts ...Option) (*Client, error) {
 		now:       cfg.clock,
 		certs:     certs,
 		aesKey:    cfg.aesKey,
+		timeout:   timeout,
+		retry:     cfg.retry,
+		observer:  cfg.observer,
+		sleep:     sleepCtx,
 	}}, nil
 }
 
@@ -182,7 +193,8 @@ func (c *Client) Call(ctx context.Context, method string, bizContent any) (json.
 			return nil, &ValidationError{Method: method, Field: "biz_content", Problem: err.Error()}
 		}
 	}
-	res, err := c.call(ctx, method, biz, nil)
+	safe := retrySafe(ctx) && !knownWrite(method)
+	res, err := c.do(ctx, &request{method: method, biz: biz, retry: safe, write: !safe && !isReadMethod(method)})
 	if err != nil {
 		return nil, err
 	}
@@ -273,97 +285,11 @@ func (c *Client) sign(method string, bizContent []byte, text []param) (*signed, 
 	return &signed{url: u.String(), body: body}, nil
 }
 
-// call runs one form request through the pipeline: sign, send, then
-// readResponse (extract, verify, decode the outcome).
-func (c *Client) call(ctx context.Context, method string, bizContent []byte, text []param) (*outcome, error) {
-	start := time.Now()
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("alipay: %s: %w", method, err) // nothing sent
+// upload runs one call with files through the pipeline. Uploads are
+// writes (field.apply, baseinfo.modify): never retried.
+func (c *Client) upload(ctx context.Context, method string, text []param, files []uploadFile) (*outcome, error) {
+	if files == nil {
+		files = []uploadFile{}
 	}
-	s, err := c.sign(method, bizContent, text)
-	if err != nil {
-		return nil, err
-	}
-	resp, body, err := c.send(ctx, method, s)
-	if err != nil {
-		c.logCall(ctx, method, start, 0, nil, err)
-		return nil, err
-	}
-	res, err := c.readResponse(ctx, method, resp.StatusCode, resp.Header, body)
-	c.logCall(ctx, method, start, resp.StatusCode, res, err)
-	return res, err
-}
-
-// send POSTs a signed form request through resty and reads the answer
-// with readBody; a failure to get one is scrubbed by transportError.
-// The form body is a *strings.Reader: net/http sets its length and
-// GetBody, so resty sends it without the three copies it makes of a
-// string body.
-func (c *Client) send(ctx context.Context, method string, s *signed) (*http.Response, []byte, error) {
-	resp, err := c.core.rest.R().
-		SetContext(ctx).
-		SetDoNotParseResponse(true).
-		SetHeader("Content-Type", formMediaType).
-		SetBody(strings.NewReader(encodeForm(s.body))).
-		Post(s.url)
-	var body []byte
-	if err == nil {
-		body, err = readBody(resp.RawResponse)
-	}
-	if err != nil {
-		return nil, nil, c.transportError(ctx, method, err)
-	}
-	return resp.RawResponse, body, nil
-}
-
-// transportError wraps a failure to get any response, after removing the
-// query (sign, timestamp) from a *url.Error's URL: net/http puts the whole
-// URL into the error text.
-func (c *Client) transportError(ctx context.Context, method string, err error) error {
-	if errors.Is(err, resty.ErrResponseBodyTooLarge) {
-		return &ResponseError{Method: method, StatusCode: http.StatusOK, Reason: "body_too_large"}
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		ue.URL = c.core.gateway
-	}
-	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
-		return fmt.Errorf("alipay: %s: %w (%v)", method, ctxErr, err)
-	}
-	return fmt.Errorf("alipay: %s: %w", method, err)
-}
-
-// logCall writes the one Debug record of a call, when Debug is enabled.
-func (c *Client) logCall(ctx context.Context, method string, start time.Time, status int, res *outcome, err error) {
-	l := c.core.logger
-	if !l.Enabled(ctx, slog.LevelDebug) {
-		return
-	}
-	attrs := []slog.Attr{
-		slog.String("method", method), slog.String("app_id", c.core.appID),
-		slog.String("merchant", c.token.fingerprint()), slog.Int("status", status),
-		slog.Duration("duration", time.Since(start)),
-	}
-	if res != nil {
-		attrs = append(attrs, slog.String("code", "10000"), slog.String("trace_id", res.traceID),
-			slog.Int("bytes", len(res.body)))
-	}
-	var (
-		apiErr *APIError
-		verErr *VerifyError
-		resErr *ResponseError
-	)
-	switch {
-	case errors.As(err, &apiErr):
-		attrs = append(attrs, slog.String("code", apiErr.Code), slog.String("sub_code", apiErr.SubCode),
-			slog.String("trace_id", apiErr.TraceID), slog.Bool("verified", apiErr.Verified))
-	case errors.As(err, &verErr): // its Error() quotes the response node: log the step only
-		attrs = append(attrs, slog.String("error", "verification failed"), slog.String("step", verErr.Step))
-	case errors.As(err, &resErr): // its Error() quotes the body: log the reason only
-		attrs = append(attrs, slog.String("error", "unusable response"), slog.String("reason", resErr.Reason),
-			slog.String("trace_id", resErr.TraceID))
-	case err != nil:
-		attrs = append(attrs, slog.String("error", err.Error()))
-	}
-	l.LogAttrs(ctx, slog.LevelDebug, "alipay call", attrs...)
+	return c.do(ctx, &request{method: method, text: text, files: files, write: true})
 }

@@ -24,8 +24,9 @@ const (
 	SandboxGateway = "https://openapi-sandbox.dl.alipaydev.com/gateway.do"
 )
 
-// DefaultTimeout bounds each call unless [WithTimeout] or the timeout of the
-// client given to [WithHTTPClient] says otherwise.
+// DefaultTimeout bounds each call, its retries included, unless
+// [WithTimeout] or the timeout of the client given to [WithHTTPClient] says
+// otherwise.
 const DefaultTimeout = 30 * time.Second
 
 // Option configures a [Client]. Options check their own argument and
@@ -43,6 +44,8 @@ type config struct {
 	timeoutSet bool
 	logger     *slog.Logger
 	clock      func() time.Time
+	retry      retryPolicy // retry.go
+	observer   Observer    // observe.go
 
 	// Certificate mode (cert.go) and AES (aes.go).
 	appCert    *leafCert
@@ -134,8 +137,11 @@ func WithSandbox() Option {
 	}
 }
 
-// WithHTTPClient sends requests with a copy of hc (its transport, proxy and
-// tracing), never hc itself: the SDK sets the timeout on its copy.
+// WithHTTPClient sends requests with a copy of hc (its transport, proxy,
+// tracing and Timeout), never hc itself. The copy never follows redirects:
+// a 3xx answer is a [*ResponseError]. hc.Timeout, when set, bounds each
+// attempt (net/http applies it) and, unless [WithTimeout] says otherwise,
+// the whole call.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) error {
 		if hc == nil {
@@ -147,8 +153,10 @@ func WithHTTPClient(hc *http.Client) Option {
 	}
 }
 
-// WithTimeout bounds each call, upload included (default [DefaultTimeout]).
-// Zero means no timeout beyond the ctx's; negative is an error.
+// WithTimeout bounds each call, upload and retries included (default
+// [DefaultTimeout]): it is applied as a deadline on the call's ctx, so a
+// gateway that hangs fails the call after d, however many attempts were
+// allowed. Zero means no timeout beyond the ctx's; negative is an error.
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {

@@ -291,12 +291,17 @@ type metaSetter interface {
 
 func (m *ResponseMeta) setMeta(traceID string, raw json.RawMessage) { m.TraceID, m.Raw = traceID, raw }
 
-// callTyped runs a form call and decodes the verified node into a T.
+// callTyped runs a form call and decodes the verified node into a T. The
+// method's name decides how failures are handled: a read (a name ending in
+// .query or .get) is retried on transient failures; anything else is a
+// write, never retried, whose failures after the request may have arrived
+// are marked ErrOutcomeUnknown.
 func callTyped[T any, PT interface {
 	*T
 	metaSetter
 }](ctx context.Context, c *Client, method string, bizContent []byte, text []param) (*T, error) {
-	res, err := c.call(ctx, method, bizContent, text)
+	read := isReadMethod(method)
+	res, err := c.do(ctx, &request{method: method, biz: bizContent, text: text, retry: read, write: !read})
 	if err != nil {
 		return nil, err
 	}
