@@ -54,9 +54,13 @@ const (
 // use by many goroutines and many merchants. Build one with [NewClient] and
 // derive per-merchant clients with [Client.WithAppAuthToken].
 type Client struct {
-	core     *core
-	token    secret // app_auth_token of the merchant this client acts for
-	merchant bool   // derived by WithAppAuthToken: token must be non-empty
+	core *core
+	// token is the app_auth_token of the merchant this client acts for; nil
+	// for the ISV's own client. It is a pointer so that fmt, which prints
+	// the unexported fields of a struct holding a Client without calling
+	// its String method, shows an address, never the token.
+	token    *secret
+	merchant bool // derived by WithAppAuthToken: the token must be non-empty
 	// onError, when set, receives the final error of every call
 	// (withErrorHook).
 	onError func(ctx context.Context, err error)
@@ -74,11 +78,22 @@ type core struct {
 	logger    *slog.Logger
 	now       func() time.Time
 	certs     *certMode // certificate mode (cert.go); nil in public-key mode
-	aesKey    secret    // raw AES content-encryption key (aes.go); "" when off
-	timeout   time.Duration
-	retry     retryPolicy
-	observer  Observer // nil: none
-	sleep     func(ctx context.Context, d time.Duration) error
+	// *coreSecrets holds the secrets, one pointer further: fmt prints a
+	// struct's unexported fields without calling any method, and a verb
+	// like %s unfolds a pointed-to struct one level (holder → Client →
+	// core), never two. Keep every secret of core in coreSecrets; its
+	// fields are promoted (c.core.aesKey).
+	*coreSecrets
+	timeout  time.Duration
+	retry    retryPolicy
+	observer Observer // nil: none
+	sleep    func(ctx context.Context, d time.Duration) error
+}
+
+// coreSecrets are the secrets of a core (see core): never a plain field of
+// core or Client.
+type coreSecrets struct {
+	aesKey secret // raw AES content-encryption key (aes.go); "" when off
 }
 
 // NewClient returns a client for the app appID (the ISV's own app id).
@@ -125,20 +140,20 @@ func NewClient(appID string, opts ...Option) (*Client, error) {
 		SetResponseBodyLimit(maxResponse).
 		SetHeader("User-Agent", userAgent)
 	return &Client{core: &core{
-		appID:     appID,
-		gateway:   cfg.gateway,
-		key:       cfg.privateKey,
-		alipayKey: cfg.alipayKey,
-		http:      hc,
-		rest:      rest,
-		logger:    logger,
-		now:       cfg.clock,
-		certs:     certs,
-		aesKey:    cfg.aesKey,
-		timeout:   timeout,
-		retry:     cfg.retry,
-		observer:  cfg.observer,
-		sleep:     sleepCtx,
+		appID:       appID,
+		gateway:     cfg.gateway,
+		key:         cfg.privateKey,
+		alipayKey:   cfg.alipayKey,
+		http:        hc,
+		rest:        rest,
+		logger:      logger,
+		now:         cfg.clock,
+		certs:       certs,
+		coreSecrets: &coreSecrets{aesKey: cfg.aesKey},
+		timeout:     timeout,
+		retry:       cfg.retry,
+		observer:    cfg.observer,
+		sleep:       sleepCtx,
 	}}, nil
 }
 
@@ -150,11 +165,36 @@ func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLa
 
 // WithAppAuthToken returns a client that acts for the merchant who granted
 // token (app_auth_token). It shares everything with c and costs one small
-// allocation; c is unchanged. An empty token makes every call fail before
+// allocation; c is unchanged (an error hook of c is not carried over: the
+// new client acts for another merchant). An empty token makes every call fail before
 // anything is sent, because silently acting as the ISV's own app is the
 // dangerous outcome of a lookup bug.
 func (c *Client) WithAppAuthToken(token string) *Client {
-	return &Client{core: c.core, token: secret(token), merchant: true}
+	d := &struct {
+		c   Client
+		tok secret
+	}{tok: secret(token)} // one allocation for the client and its token
+	d.c = Client{core: c.core, token: &d.tok, merchant: true}
+	return &d.c
+}
+
+// withErrorHook returns a copy of c whose every call passes its final
+// non-nil error to fn before returning it (on the calling goroutine, with
+// the caller's ctx): the merchant registry marks a merchant "needs
+// re-authorization" on a token error this way. A client derived from the
+// copy with WithAppAuthToken acts for another merchant and has no hook.
+func (c *Client) withErrorHook(fn func(ctx context.Context, err error)) *Client {
+	cp := *c
+	cp.onError = fn
+	return &cp
+}
+
+// appAuthToken returns the merchant's token, "" for the ISV's own client.
+func (c *Client) appAuthToken() secret {
+	if c.token == nil {
+		return ""
+	}
+	return *c.token
 }
 
 // AppID returns the app id the client signs as.
@@ -164,7 +204,7 @@ func (c *Client) AppID() string { return c.core.appID }
 func (c Client) String() string {
 	s := "alipay.Client{app_id=" + c.core.appID + " gateway=" + c.core.gateway
 	if c.merchant {
-		s += " merchant=" + c.token.fingerprint()
+		s += " merchant=" + c.appAuthToken().fingerprint()
 	}
 	return s + "}"
 }
@@ -175,7 +215,7 @@ func (c Client) GoString() string { return c.String() }
 // LogValue logs the client as its app id, gateway and merchant fingerprint.
 func (c Client) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("app_id", c.core.appID), slog.String("gateway", c.core.gateway),
-		slog.String("merchant", c.token.fingerprint()))
+		slog.String("merchant", c.appAuthToken().fingerprint()))
 }
 
 // Call invokes any gateway method that takes a biz_content (or nothing) and
@@ -226,7 +266,8 @@ type signed struct {
 // params to sort, the string to sign, the signature) lives on the stack for
 // ordinary requests; what it returns is allocated once.
 func (c *Client) sign(method string, bizContent []byte, text []param) (*signed, error) {
-	if c.merchant && c.token == "" {
+	token := c.appAuthToken()
+	if c.merchant && token == "" {
 		return nil, &ValidationError{Method: method, Field: "app_auth_token", Problem: "empty token given to WithAppAuthToken"}
 	}
 	extra, bizContent, err := c.core.modeParams(method, bizContent) // cert SNs; AES
@@ -239,8 +280,8 @@ func (c *Client) sign(method string, bizContent []byte, text []param) (*signed, 
 		param{"charset", protoCharset}, param{"sign_type", signTypeRSA2},
 		param{"timestamp", formatTimestamp(c.core.now())}, param{"version", protoVersion}), extra...)
 	body := make([]param, 0, len(text)+2)
-	if c.token != "" {
-		body = append(body, param{"app_auth_token", string(c.token)})
+	if token != "" {
+		body = append(body, param{"app_auth_token", string(token)})
 	}
 	if len(bizContent) > 0 {
 		body = append(body, param{"biz_content", string(bizContent)})

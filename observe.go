@@ -146,4 +146,4 @@ func (c *Client) logAttempt(ctx context.Context, a *Attempt, res *outcome) {
 
 // fingerprint is the merchant token's fingerprint, "" for the ISV's own
 // client.
-func (c *Client) fingerprint() string { return c.token.fingerprint() }
+func (c *Client) fingerprint() string { return c.appAuthToken().fingerprint() }

@@ -11,10 +11,11 @@ import (
 // redact removes the merchant's token from text taken from a response (the
 // gateway quotes its string to sign, token included, in some sub_msgs).
 func (c *Client) redact(s string) string {
-	if c.token == "" || !strings.Contains(s, string(c.token)) {
+	token := string(c.appAuthToken())
+	if token == "" || !strings.Contains(s, token) {
 		return s
 	}
-	return strings.ReplaceAll(s, string(c.token), "[redacted]")
+	return strings.ReplaceAll(s, token, "[redacted]")
 }
 
 // snippet returns at most maxErrorSnippet bytes of b for an error, cut at a
