@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"testing"
@@ -51,7 +52,10 @@ func TestAttackFmtUnfoldsHeldClient(t *testing.T) {
 	for name, v := range values {
 		t.Run(name, func(t *testing.T) {
 			var buf bytes.Buffer
-			fmt.Fprintf(&buf, "%v|%+v|%#v|%s|%q|%x|%d|", v, v, v, v, v, v, v)
+			fmt.Fprintf(&buf, "%v|%+v|%#v|%s|%q|%d|", v, v, v, v, v, v)
+			hexOut := fmt.Sprintf("%x", v)
+			assert.NotContains(t, hexOut, hex.EncodeToString([]byte(testToken))[:24])
+			assert.NotContains(t, hexOut, hex.EncodeToString(rawAES)[:16])
 			text := slog.New(slog.NewTextHandler(&buf, nil))
 			jsonl := slog.New(slog.NewJSONHandler(&buf, nil))
 			for _, l := range []*slog.Logger{text, jsonl} {
