@@ -34,8 +34,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/go-resty/resty/v2"
 )
 
 // Protocol constants sent with every request.
@@ -73,8 +71,7 @@ type core struct {
 	gateway   string // full gateway URL, no query
 	key       *rsa.PrivateKey
 	alipayKey *rsa.PublicKey
-	http      *http.Client  // the client resty wraps; uploads use it directly
-	rest      *resty.Client // non-upload calls
+	http      *http.Client // every request, form or upload
 	logger    *slog.Logger
 	now       func() time.Time
 	certs     *certMode // certificate mode (cert.go); nil in public-key mode
@@ -135,17 +132,12 @@ func NewClient(appID string, opts ...Option) (*Client, error) {
 	if logger == nil {
 		logger = slog.New(discardHandler{})
 	}
-	rest := resty.NewWithClient(hc).
-		SetLogger(restyDiscard{}).
-		SetResponseBodyLimit(maxResponse).
-		SetHeader("User-Agent", userAgent)
 	return &Client{core: &core{
 		appID:       appID,
 		gateway:     cfg.gateway,
 		key:         cfg.privateKey,
 		alipayKey:   cfg.alipayKey,
 		http:        hc,
-		rest:        rest,
 		logger:      logger,
 		now:         cfg.clock,
 		certs:       certs,

@@ -31,7 +31,7 @@ var nameGlossary = map[string]string{
 
 // callHelpers are the exported *Client methods that take a ctx but are not
 // one Alipay method (style.md B2: verb-first helper names).
-var callHelpers = map[string]bool{"Call": true, "WaitFieldAudit": true}
+var callHelpers = map[string]bool{"Call": true, "WaitFieldAudit": true, "ApplyFieldOnce": true}
 
 // flowAPIs are the API methods of the flow with their page titles
 // (endpoints.md), exactly.

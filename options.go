@@ -201,14 +201,6 @@ func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
 func (h discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
 func (h discardHandler) WithGroup(string) slog.Handler           { return h }
 
-// restyDiscard silences resty's own logger, which would print URLs and
-// bodies to stderr.
-type restyDiscard struct{}
-
-func (restyDiscard) Errorf(string, ...any) {}
-func (restyDiscard) Warnf(string, ...any)  {}
-func (restyDiscard) Debugf(string, ...any) {}
-
 // WithAppCert switches to certificate mode (公钥证书模式) and sets the app
 // public-key certificate (应用公钥证书, appCertPublicKey_<appid>.crt): PEM, or
 // DER of one certificate. Its first certificate gives app_cert_sn and must

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/go-resty/resty/v2"
 	"github.com/isvkit/alipay/internal/jsonnode"
 )
 
@@ -192,11 +191,13 @@ func rawStringIs(v []byte, want string) bool {
 	return rawString(v) == want
 }
 
+// errBodyTooLarge is readBody's failure for an answer over maxResponse.
+var errBodyTooLarge = errors.New("alipay: response body exceeds the limit")
+
 // readBody reads and closes a response body as resty would (a gzip body
 // that net/http did not decompress is decompressed; more than maxResponse
-// bytes is resty.ErrResponseBodyTooLarge), without resty's 512-byte read
-// loop and the two Content-Type regular expressions it runs on every
-// response.
+// bytes is errBodyTooLarge), without resty's 512-byte read loop and the
+// two Content-Type regular expressions it runs on every response.
 func readBody(resp *http.Response) ([]byte, error) {
 	defer func() { _ = resp.Body.Close() }() // read to the end or failed: nothing to report
 	var r io.Reader = resp.Body
@@ -219,7 +220,7 @@ func readBody(resp *http.Response) ([]byte, error) {
 		b = b[:len(b)+m]
 		switch {
 		case len(b) > maxResponse:
-			return nil, resty.ErrResponseBodyTooLarge
+			return nil, errBodyTooLarge
 		case err == io.EOF:
 			return b, nil
 		case err != nil:

@@ -12,8 +12,8 @@ import (
 
 // The upload path: the files of a call are opened and checked before
 // anything is sent (openUpload); each attempt then signs the text params
-// (never the files) and streams the multipart body with the *http.Client
-// that resty wraps, because resty buffers every request body.
+// (never the files) and streams the multipart body with the client's
+// *http.Client.
 
 // upload is the opened files of one upload call and the session that
 // closes them and stops their readers when the call ends.
