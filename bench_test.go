@@ -282,9 +282,10 @@ func BenchmarkRawCallParallel(b *testing.B) {
 	})
 }
 
-// BenchmarkCallDirect is BenchmarkCall without resty: the same signed
-// request sent with the *http.Client that resty wraps, then the same
-// readResponse and typed decode. Call minus CallDirect is resty's share.
+// BenchmarkCallDirect is BenchmarkCall without the pipeline: the same
+// signed request sent with the client's *http.Client, then the same
+// readResponse and typed decode, with no deadline, retry loop, log check
+// or observer. Call minus CallDirect is the pipeline's share.
 func BenchmarkCallDirect(b *testing.B) {
 	f := newBenchFixture(b)
 	ctx := context.Background()

@@ -168,9 +168,10 @@ func WithTimeout(d time.Duration) Option {
 }
 
 // WithLogger sets the logger. The client is silent by default. It writes one
-// Debug record per call (method, app_id, a fingerprint of the merchant token,
-// status, code, sub_code, trace_id, duration, bytes) and never a body, a
-// token, a key or a signature.
+// Debug record per attempt, so one per call without retries (method, app_id,
+// a fingerprint of the merchant token, attempt, status, code, sub_code,
+// trace_id, duration, bytes, retry and delay, outcome_unknown) and never a
+// body, a token, a key or a signature.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {

@@ -207,7 +207,9 @@ func IsRateLimited(err error) bool { return classRateLimited.match(err) }
 
 // IsTemporary reports whether err is an [APIError] with code 20000 (service
 // currently unavailable): the call may succeed later. Retry only calls that
-// are safe to repeat; field.apply and baseinfo.modify are not.
+// are safe to repeat; field.apply and baseinfo.modify are not. [IsTransient]
+// is the complete rule (lost connections, 5xx, rate limits) that the
+// client's own retries follow.
 func IsTemporary(err error) bool { return classTemporary.match(err) }
 
 // ResponseMeta is embedded in every response: what the SDK knows about the
