@@ -39,7 +39,7 @@ func TestWithErrorHook(t *testing.T) {
 	mock.RegisterResponder(http.MethodPost, testGW, httpmock.NewStringResponder(200, revoked))
 	_, err := hooked.AppAPIQuery(ctx, nil)
 	require.True(t, IsAppAuthTokenInvalid(err))
-	_, _ = m.AppAPIQuery(ctx, nil)                                 // not hooked
+	_, _ = m.AppAPIQuery(ctx, nil)                                // not hooked
 	_, _ = hooked.WithAppAuthToken("other").AppAPIQuery(ctx, nil) // another merchant: no hook
 
 	mock.RegisterResponder(http.MethodPost, testGW, httpmock.NewStringResponder(502, "<html></html>"))
