@@ -84,16 +84,20 @@ func (c *Client) run(ctx context.Context, r *request) (*outcome, error) {
 			delay = policy.delay(n, kind)
 			retry = fitsDeadline(ctx, delay)
 		}
+		duration := time.Since(start)
+		if retry { // pause before reporting, so that a pause cut short ends the call's report
+			if err := c.core.sleep(ctx, delay); err != nil {
+				retry = false
+				a.err = fmt.Errorf("alipay: %s: %w while waiting to retry after: %w", r.method, err, a.err)
+			}
+		}
 		c.report(ctx, obs, &Attempt{
 			Method: r.method, AppID: c.core.appID, Merchant: c.fingerprint(), Number: n,
-			Start: start, Duration: time.Since(start), StatusCode: a.status, Err: a.err,
+			Start: start, Duration: duration, StatusCode: a.status, Err: a.err,
 			Retry: retry, Delay: delay, OutcomeUnknown: errors.Is(a.err, ErrOutcomeUnknown),
 		}, a.res)
 		if !retry {
 			return a.res, a.err
-		}
-		if err := c.core.sleep(ctx, delay); err != nil {
-			return nil, fmt.Errorf("alipay: %s: %w while waiting to retry (after attempt %d: %v)", r.method, err, n, a.err)
 		}
 	}
 }

@@ -17,8 +17,9 @@ type Observer interface {
 	// becomes the parent of the HTTP client's spans) and the one
 	// ObserveAttempt receives; return ctx when there is nothing to add.
 	StartCall(ctx context.Context, call CallInfo) context.Context
-	// ObserveAttempt is called after each attempt, in order. The last
-	// attempt of the call has Retry false.
+	// ObserveAttempt is called after each attempt, in order (after the
+	// pause that follows it, when there is one). The last attempt of the
+	// call has Retry false.
 	ObserveAttempt(ctx context.Context, a *Attempt)
 }
 
@@ -46,8 +47,9 @@ type Attempt struct {
 	SubCode    string
 	TraceID    string // the trace_id response header
 	Err        error  // nil on success; the error the call returns when Retry is false
-	// Retry reports that another attempt follows, after Delay; false: the
-	// call ends with this attempt.
+	// Retry reports that another attempt follows, after the pause Delay;
+	// false: the call ends with this attempt. A Delay with Retry false is a
+	// pause cut short by the ctx: Err then says so.
 	Retry bool
 	Delay time.Duration
 	// OutcomeUnknown reports a write that may have been applied although

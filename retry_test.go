@@ -376,3 +376,24 @@ func TestWithRetryErrors(t *testing.T) {
 		assert.Contains(t, err.Error(), "alipay: WithRetry: ")
 	}
 }
+
+// TestRetryPauseCancelled: a caller giving up during the pause ends the
+// call with an error that holds both the ctx's error and the last
+// attempt's, and the observer's last report says the call ended.
+func TestRetryPauseCancelled(t *testing.T) {
+	t.Parallel()
+	obs := &recordingObserver{}
+	c, mock := newMockClient(t, WithObserver(obs))
+	c.core.sleep = func(context.Context, time.Duration) error { return context.Canceled }
+	mock.RegisterResponder(http.MethodPost, testGW, httpmock.NewStringResponder(503, "busy"))
+	_, err := c.AppAPIQuery(context.Background(), nil)
+	require.ErrorIs(t, err, context.Canceled)
+	var re *ResponseError
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, 503, re.StatusCode)
+	assert.Equal(t, 1, mock.GetTotalCallCount())
+	seen := obs.attempts()
+	require.Len(t, seen, 1)
+	assert.False(t, seen[0].Retry)
+	assert.Equal(t, err, seen[0].Err)
+}
