@@ -267,30 +267,27 @@ func (c *Client) download(ctx context.Context, sn string, f *certFlight) {
 func (c *Client) fetchCert(ctx context.Context, sn string) (*rsa.PublicKey, *certFailure) {
 	const method = methodAlipayCertDownload
 	isv := &Client{core: c.core}
-	start := time.Now()
 	biz, err := marshalJSON(struct {
 		SN string `json:"alipay_cert_sn"`
 	}{sn})
 	if err != nil {
 		return nil, &certFailure{step: "unknown_cert_sn", cause: "certificate download: " + err.Error()}
 	}
-	s, err := isv.sign(method, biz, nil)
-	if err != nil {
-		return nil, &certFailure{step: "unknown_cert_sn", cause: "certificate download: " + err.Error()}
+	var (
+		key  *rsa.PublicKey
+		fail *certFailure
+	)
+	read := func(_ context.Context, status int, h http.Header, body []byte) (*outcome, error) {
+		trace := h.Get("trace_id")
+		if key, fail = isv.readCertDownload(sn, status, body, trace); fail != nil {
+			return nil, fail.errorFor(method, sn)
+		}
+		return &outcome{traceID: trace}, nil
 	}
-	resp, body, err := isv.send(ctx, method, s)
-	if err != nil {
-		isv.logCall(ctx, method, start, 0, nil, err)
+	if _, err := isv.do(ctx, &request{method: method, biz: biz, read: read}); err != nil && fail == nil {
 		return nil, &certFailure{step: "unknown_cert_sn", cause: "certificate download failed: " + err.Error()}
 	}
-	trace := resp.Header.Get("trace_id")
-	key, fail := isv.readCertDownload(sn, resp.StatusCode, body, trace)
-	if fail != nil {
-		isv.logCall(ctx, method, start, resp.StatusCode, nil, fail.errorFor(method, sn))
-		return nil, fail
-	}
-	isv.logCall(ctx, method, start, resp.StatusCode, &outcome{traceID: trace}, nil)
-	return key, nil
+	return key, fail
 }
 
 // readCertDownload checks the answer of alipay.open.app.alipaycert.download

@@ -32,11 +32,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
-
-	"github.com/go-resty/resty/v2"
 )
 
 // Protocol constants sent with every request.
@@ -55,10 +52,16 @@ const (
 // use by many goroutines and many merchants. Build one with [NewClient] and
 // derive per-merchant clients with [Client.WithAppAuthToken].
 type Client struct {
-	core     *core
-	token    secret                               // app_auth_token of the merchant this client acts for
-	merchant bool                                 // derived by WithAppAuthToken: token must be non-empty
-	onError  func(ctx context.Context, err error) // see withErrorHook; nil when none
+	core *core
+	// token is the app_auth_token of the merchant this client acts for; nil
+	// for the ISV's own client. It is a pointer so that fmt, which prints
+	// the unexported fields of a struct holding a Client without calling
+	// its String method, shows an address, never the token.
+	token    *secret
+	merchant bool // derived by WithAppAuthToken: the token must be non-empty
+	// onError, when set, receives the final error of every call
+	// (withErrorHook).
+	onError func(ctx context.Context, err error)
 }
 
 // core is what every client derived from one NewClient shares. It is never
@@ -68,15 +71,28 @@ type core struct {
 	gateway   string // full gateway URL, no query
 	key       *rsa.PrivateKey
 	alipayKey *rsa.PublicKey
-	http      *http.Client  // the client resty wraps; uploads use it directly
-	rest      *resty.Client // non-upload calls
+	http      *http.Client // every request, form or upload
 	logger    *slog.Logger
 	now       func() time.Time
-	certs     *certMode   // certificate mode (cert.go); nil in public-key mode
-	aesKey    secret      // raw AES content-encryption key (aes.go); "" when off
-	flights   flightGroup // refreshes in progress (refresh.go); has its own lock
+	certs     *certMode // certificate mode (cert.go); nil in public-key mode
+	// *coreSecrets holds the secrets, one pointer further: fmt prints a
+	// struct's unexported fields without calling any method, and a verb
+	// like %s unfolds a pointed-to struct one level (holder → Client →
+	// core), never two. Keep every secret of core in coreSecrets; its
+	// fields are promoted (c.core.aesKey).
+	*coreSecrets
+	timeout  time.Duration
+	retry    retryPolicy
+	observer Observer // nil: none
+	sleep    func(ctx context.Context, d time.Duration) error
+	flights  flightGroup  // merchant token refreshes in progress (refresh.go); has its own lock
+	aesKeys  AESKeySource // merchant apps' AES keys for open data (opendata.go); nil when off
+}
 
-	aesKeySource AESKeySource // merchant apps' AES keys for open data (opendata.go); nil when off
+// coreSecrets are the secrets of a core (see core): never a plain field of
+// core or Client.
+type coreSecrets struct {
+	aesKey secret // raw AES content-encryption key (aes.go); "" when off
 }
 
 // NewClient returns a client for the app appID (the ISV's own app id).
@@ -86,7 +102,7 @@ func NewClient(appID string, opts ...Option) (*Client, error) {
 	if err := checkAppID(appID); err != nil {
 		return nil, err
 	}
-	cfg := config{gateway: ProductionGateway, timeout: DefaultTimeout, clock: time.Now}
+	cfg := config{gateway: ProductionGateway, timeout: DefaultTimeout, clock: time.Now, retry: defaultRetry}
 	for i, opt := range opts {
 		if opt == nil {
 			return nil, fmt.Errorf("alipay: NewClient: option %d is nil", i)
@@ -109,48 +125,71 @@ func NewClient(appID string, opts ...Option) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
-	if cfg.timeoutSet || hc.Timeout == 0 {
-		hc.Timeout = cfg.timeout
+	timeout := cfg.timeout
+	if !cfg.timeoutSet && hc.Timeout > 0 {
+		timeout = hc.Timeout // the given client's timeout bounds the whole call, as before
 	}
+	hc.CheckRedirect = refuseRedirect
 	logger := cfg.logger
 	if logger == nil {
 		logger = slog.New(discardHandler{})
 	}
-	rest := resty.NewWithClient(hc).
-		SetLogger(restyDiscard{}).
-		SetResponseBodyLimit(maxResponse).
-		SetHeader("User-Agent", userAgent)
 	return &Client{core: &core{
-		appID:     appID,
-		gateway:   cfg.gateway,
-		key:       cfg.privateKey,
-		alipayKey: cfg.alipayKey,
-		http:      hc,
-		rest:      rest,
-		logger:    logger,
-		now:       cfg.clock,
-		certs:     certs,
-		aesKey:    cfg.aesKey,
-
-		aesKeySource: cfg.aesKeySource,
+		appID:       appID,
+		gateway:     cfg.gateway,
+		key:         cfg.privateKey,
+		alipayKey:   cfg.alipayKey,
+		http:        hc,
+		logger:      logger,
+		now:         cfg.clock,
+		certs:       certs,
+		coreSecrets: &coreSecrets{aesKey: cfg.aesKey},
+		timeout:     timeout,
+		retry:       cfg.retry,
+		observer:    cfg.observer,
+		sleep:       sleepCtx,
+		aesKeys:     cfg.aesKeySource,
 	}}, nil
 }
 
+// refuseRedirect is the CheckRedirect of every client: a redirect is never
+// followed, so the token, the biz_content and uploaded files never reach a
+// host other than the configured gateway. The 3xx answer itself becomes a
+// *ResponseError (reason "redirect").
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
 // WithAppAuthToken returns a client that acts for the merchant who granted
 // token (app_auth_token). It shares everything with c and costs one small
-// allocation; c is unchanged. An empty token makes every call fail before
+// allocation; c is unchanged (an error hook of c is not carried over: the
+// new client acts for another merchant). An empty token makes every call fail before
 // anything is sent, because silently acting as the ISV's own app is the
 // dangerous outcome of a lookup bug.
 func (c *Client) WithAppAuthToken(token string) *Client {
-	return &Client{core: c.core, token: secret(token), merchant: true}
+	d := &struct {
+		c   Client
+		tok secret
+	}{tok: secret(token)} // one allocation for the client and its token
+	d.c = Client{core: c.core, token: &d.tok, merchant: true}
+	return &d.c
 }
 
 // withErrorHook returns a copy of c whose every call passes its final
-// non-nil error to fn before returning it.
+// non-nil error to fn before returning it (on the calling goroutine, with
+// the caller's ctx): the merchant registry marks a merchant "needs
+// re-authorization" on a token error this way. A client derived from the
+// copy with WithAppAuthToken acts for another merchant and has no hook.
 func (c *Client) withErrorHook(fn func(ctx context.Context, err error)) *Client {
 	cp := *c
 	cp.onError = fn
 	return &cp
+}
+
+// appAuthToken returns the merchant's token, "" for the ISV's own client.
+func (c *Client) appAuthToken() secret {
+	if c.token == nil {
+		return ""
+	}
+	return *c.token
 }
 
 // AppID returns the app id the client signs as.
@@ -160,7 +199,7 @@ func (c *Client) AppID() string { return c.core.appID }
 func (c Client) String() string {
 	s := "alipay.Client{app_id=" + c.core.appID + " gateway=" + c.core.gateway
 	if c.merchant {
-		s += " merchant=" + c.token.fingerprint()
+		s += " merchant=" + c.appAuthToken().fingerprint()
 	}
 	return s + "}"
 }
@@ -171,7 +210,7 @@ func (c Client) GoString() string { return c.String() }
 // LogValue logs the client as its app id, gateway and merchant fingerprint.
 func (c Client) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("app_id", c.core.appID), slog.String("gateway", c.core.gateway),
-		slog.String("merchant", c.token.fingerprint()))
+		slog.String("merchant", c.appAuthToken().fingerprint()))
 }
 
 // Call invokes any gateway method that takes a biz_content (or nothing) and
@@ -189,7 +228,8 @@ func (c *Client) Call(ctx context.Context, method string, bizContent any) (json.
 			return nil, &ValidationError{Method: method, Field: "biz_content", Problem: err.Error()}
 		}
 	}
-	res, err := c.call(ctx, method, biz, nil)
+	safe := retrySafe(ctx) && !knownWrite(method)
+	res, err := c.do(ctx, &request{method: method, biz: biz, retry: safe, write: !safe && !isReadMethod(method)})
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +261,8 @@ type signed struct {
 // params to sort, the string to sign, the signature) lives on the stack for
 // ordinary requests; what it returns is allocated once.
 func (c *Client) sign(method string, bizContent []byte, text []param) (*signed, error) {
-	if c.merchant && c.token == "" {
+	token := c.appAuthToken()
+	if c.merchant && token == "" {
 		return nil, &ValidationError{Method: method, Field: "app_auth_token", Problem: "empty token given to WithAppAuthToken"}
 	}
 	extra, bizContent, err := c.core.modeParams(method, bizContent) // cert SNs; AES
@@ -234,8 +275,8 @@ func (c *Client) sign(method string, bizContent []byte, text []param) (*signed, 
 		param{"charset", protoCharset}, param{"sign_type", signTypeRSA2},
 		param{"timestamp", formatTimestamp(c.core.now())}, param{"version", protoVersion}), extra...)
 	body := make([]param, 0, len(text)+2)
-	if c.token != "" {
-		body = append(body, param{"app_auth_token", string(c.token)})
+	if token != "" {
+		body = append(body, param{"app_auth_token", string(token)})
 	}
 	if len(bizContent) > 0 {
 		body = append(body, param{"biz_content", string(bizContent)})
@@ -280,113 +321,21 @@ func (c *Client) sign(method string, bizContent []byte, text []param) (*signed, 
 	return &signed{url: u.String(), body: body}, nil
 }
 
-// call runs one form request through the pipeline: sign, send, then
-// readResponse (extract, verify, decode the outcome).
-func (c *Client) call(ctx context.Context, method string, bizContent []byte, text []param) (_ *outcome, err error) {
-	if c.onError != nil {
-		defer func() {
-			if err != nil {
-				c.onError(ctx, err)
-			}
-		}()
+// upload runs one call with files through the pipeline. Uploads are
+// writes (field.apply, baseinfo.modify): never retried.
+func (c *Client) upload(ctx context.Context, method string, text []param, files []uploadFile) (*outcome, error) {
+	if files == nil {
+		files = []uploadFile{}
 	}
-	start := time.Now()
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("alipay: %s: %w", method, err) // nothing sent
-	}
-	s, err := c.sign(method, bizContent, text)
-	if err != nil {
-		return nil, err
-	}
-	resp, body, err := c.send(ctx, method, s)
-	if err != nil {
-		c.logCall(ctx, method, start, 0, nil, err)
-		return nil, err
-	}
-	res, err := c.readResponse(ctx, method, resp.StatusCode, resp.Header, body)
-	c.logCall(ctx, method, start, resp.StatusCode, res, err)
-	return res, err
+	return c.do(ctx, &request{method: method, text: text, files: files, write: true})
 }
 
-// send POSTs a signed form request through resty and reads the answer
-// with readBody; a failure to get one is scrubbed by transportError.
-// The form body is a *strings.Reader: net/http sets its length and
-// GetBody, so resty sends it without the three copies it makes of a
-// string body.
-func (c *Client) send(ctx context.Context, method string, s *signed) (*http.Response, []byte, error) {
-	resp, err := c.core.rest.R().
-		SetContext(ctx).
-		SetDoNotParseResponse(true).
-		SetHeader("Content-Type", formMediaType).
-		SetBody(strings.NewReader(encodeForm(s.body))).
-		Post(s.url)
-	var body []byte
-	if err == nil {
-		body, err = readBody(resp.RawResponse)
+// callBound is how long one call may take: the client's timeout, or
+// DefaultTimeout when it has none. Leases and detached contexts that must
+// outlive a call (a token refresh, a redirect's code exchange) use it.
+func (k *core) callBound() time.Duration {
+	if k.timeout > 0 {
+		return k.timeout
 	}
-	if err != nil {
-		return nil, nil, c.transportError(ctx, method, err)
-	}
-	return resp.RawResponse, body, nil
-}
-
-// transportError wraps a failure to get any response, after removing the
-// query (sign, timestamp) from a *url.Error's URL: net/http puts the whole
-// URL into the error text.
-func (c *Client) transportError(ctx context.Context, method string, err error) error {
-	if errors.Is(err, resty.ErrResponseBodyTooLarge) {
-		return &ResponseError{Method: method, StatusCode: http.StatusOK, Reason: "body_too_large"}
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		ue.URL = c.core.gateway
-	}
-	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
-		return fmt.Errorf("alipay: %s: %w (%v)", method, ctxErr, err)
-	}
-	return fmt.Errorf("alipay: %s: %w", method, err)
-}
-
-// logCall writes the one Debug record of a call, when Debug is enabled.
-func (c *Client) logCall(ctx context.Context, method string, start time.Time, status int, res *outcome, err error) {
-	l := c.core.logger
-	if !l.Enabled(ctx, slog.LevelDebug) {
-		return
-	}
-	attrs := []slog.Attr{
-		slog.String("method", method), slog.String("app_id", c.core.appID),
-		slog.String("merchant", c.token.fingerprint()), slog.Int("status", status),
-		slog.Duration("duration", time.Since(start)),
-	}
-	if res != nil {
-		attrs = append(attrs, slog.String("code", "10000"), slog.String("trace_id", res.traceID),
-			slog.Int("bytes", len(res.body)))
-	}
-	var (
-		apiErr *APIError
-		verErr *VerifyError
-		resErr *ResponseError
-	)
-	switch {
-	case errors.As(err, &apiErr):
-		attrs = append(attrs, slog.String("code", apiErr.Code), slog.String("sub_code", apiErr.SubCode),
-			slog.String("trace_id", apiErr.TraceID), slog.Bool("verified", apiErr.Verified))
-	case errors.As(err, &verErr): // its Error() quotes the response node: log the step only
-		attrs = append(attrs, slog.String("error", "verification failed"), slog.String("step", verErr.Step))
-	case errors.As(err, &resErr): // its Error() quotes the body: log the reason only
-		attrs = append(attrs, slog.String("error", "unusable response"), slog.String("reason", resErr.Reason),
-			slog.String("trace_id", resErr.TraceID))
-	case err != nil:
-		attrs = append(attrs, slog.String("error", err.Error()))
-	}
-	l.LogAttrs(ctx, slog.LevelDebug, "alipay call", attrs...)
-}
-
-// redact removes the merchant's token from text taken from a response (the
-// gateway quotes its string to sign, token included, in some sub_msgs).
-func (c *Client) redact(s string) string {
-	if c.token == "" || !strings.Contains(s, string(c.token)) {
-		return s
-	}
-	return strings.ReplaceAll(s, string(c.token), "[redacted]")
+	return DefaultTimeout
 }

@@ -174,7 +174,7 @@ func TestCalls(t *testing.T) {
 				{"non_json", 200, "<html><body>服务器繁忙</body></html>", badResponse(200, "invalid_json", "<html><body>服务器繁忙")},
 			} {
 				t.Run(sc.name, func(t *testing.T) {
-					c, mock := newMockClient(t)
+					c, mock := newMockClient(t, WithRetry(1, 0, 0)) // one attempt: retries are retry_test.go's
 					mg := serveMock(t, mock, sc.status, sc.body, trace)
 					res, err := tc.invoke(context.Background(), c.WithAppAuthToken(testToken))
 					if err != nil {

@@ -89,7 +89,8 @@ func TestE2EFaults(t *testing.T) {
 			s := e2eServer(t)
 			ctx := e2eCtx(t)
 			m := e2eClient(t, s).WithAppAuthToken(alipaytest.DefaultMerchantToken)
-			faulty := e2eClient(t, s, tc.opts...).WithAppAuthToken(alipaytest.DefaultMerchantToken)
+			// One attempt: the error each fault maps to; retries are retry_test.go's.
+			faulty := e2eClient(t, s, append(tc.opts, alipay.WithRetry(1, 0, 0))...).WithAppAuthToken(alipaytest.DefaultMerchantToken)
 			callCtx := ctx
 			if tc.timeout > 0 {
 				var cancel context.CancelFunc

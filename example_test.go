@@ -356,11 +356,16 @@ func Example_testingWithAlipaytest() {
 	fmt.Println("tampered answer refused:", errors.Is(err, alipay.ErrSignature))
 	gw.InjectFault(alipaytest.Fault{Kind: alipaytest.FaultHTTPStatus, Status: 503, Count: 1})
 	_, err = m.AppAPIFieldQuery(ctx, nil)
-	fmt.Println("HTTP 503 is a bad response:", errors.Is(err, alipay.ErrBadResponse))
+	fmt.Println("one HTTP 503, the query is retried:", err)
+	gw.InjectFault(alipaytest.Fault{Kind: alipaytest.FaultHTTPStatus, Status: 503})
+	_, err = m.AppAPIFieldQuery(ctx, nil)
+	gw.ClearFaults()
+	fmt.Println("HTTP 503 every time is a bad response:", errors.Is(err, alipay.ErrBadResponse), alipay.IsTransient(err))
 	// Output:
 	// first call: <nil>
 	// received: 1 application, scene 14 picture_1 image/png
 	// retry: <nil> applications: 1
 	// tampered answer refused: true
-	// HTTP 503 is a bad response: true
+	// one HTTP 503, the query is retried: <nil>
+	// HTTP 503 every time is a bad response: true true
 }

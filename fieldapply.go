@@ -286,9 +286,12 @@ type AppAPIFieldApplyResponse struct {
 // the client's timeout ([WithTimeout]) bounds the whole upload, so raise it
 // for large files on slow links.
 //
-// A cancelled ctx, a timeout or a transport error does not tell whether
-// Alipay recorded the application: check with [Client.AppAPIFieldQuery]
-// before applying again. Nothing is ever retried; a resend of a recorded
+// It is a write, never retried. When the application may have been
+// recorded although no usable answer came (a timeout or a cancelled ctx
+// after sending, a dropped connection, a proxy's error page, a 20000), the
+// error satisfies errors.Is(err, [ErrOutcomeUnknown]): check with
+// [Client.AppAPIFieldQuery] before applying again, or apply with
+// [Client.ApplyFieldOnce], which does so. A resend of a recorded
 // application fails with [SubCodeAuthAPIFieldIsAuditing] or
 // [SubCodeAuthAPIApplyIsPass].
 //

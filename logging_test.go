@@ -55,7 +55,7 @@ func callLogged(t *testing.T, tc logCase) (records []map[string]any, out, sign s
 	t.Helper()
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	c, mock := newMockClient(t, WithLogger(logger))
+	c, mock := newMockClient(t, WithLogger(logger), WithRetry(1, 0, 0)) // one attempt: one record
 	mg := &mockGateway{}
 	if tc.status == 0 {
 		mock.RegisterResponder(http.MethodPost, testGW, func(r *http.Request) (*http.Response, error) {
@@ -82,8 +82,9 @@ func callLogged(t *testing.T, tc logCase) (records []map[string]any, out, sign s
 	return records, buf.String(), reqs[0].Query.Get("sign")
 }
 
-// TestLoggingOneRecordPerCall: exactly one Debug record per call with the
-// documented attributes, and no token, sign, biz_content or key text.
+// TestLoggingOneRecordPerCall: exactly one Debug record per attempt (here
+// one per call) with the documented attributes, and no token, sign,
+// biz_content or key text.
 func TestLoggingOneRecordPerCall(t *testing.T) {
 	t.Parallel()
 	g := newGatewaySigner(t)
@@ -98,6 +99,7 @@ func TestLoggingOneRecordPerCall(t *testing.T) {
 			assert.Equal(t, testAppID, rec["app_id"])
 			assert.Equal(t, secret(testToken).fingerprint(), rec["merchant"])
 			assert.Contains(t, rec, "duration")
+			assert.Equal(t, 1.0, rec["attempt"])
 			for k, v := range tc.want {
 				assert.Equal(t, v, rec[k], k)
 			}

@@ -35,7 +35,7 @@ var nameGlossary = map[string]string{
 // callHelpers are the exported *Client methods that take a ctx but are not
 // one Alipay method (style.md B2: verb-first helper names).
 var callHelpers = map[string]bool{
-	"Call": true, "WaitFieldAudit": true, "DecryptOpenData": true, "PhoneNumber": true,
+	"Call": true, "WaitFieldAudit": true, "ApplyFieldOnce": true, "DecryptOpenData": true, "PhoneNumber": true,
 	"ListMiniTemplateUsages": true,
 	"ForMerchant":            true, "RefreshMerchant": true, "RecordAuthorization": true, "SetMerchantState": true,
 }

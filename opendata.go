@@ -154,7 +154,7 @@ func (c *Client) openData(ctx context.Context, name, merchantAppID string, envel
 	if strings.TrimSpace(merchantAppID) == "" {
 		return nil, &ValidationError{Method: name, Field: "merchant_app_id", Problem: "required"}
 	}
-	src := c.core.aesKeySource
+	src := c.core.aesKeys
 	if src == nil {
 		return nil, &ValidationError{Method: name, Problem: "no AES key source: use WithAESKeySource"}
 	}

@@ -20,8 +20,9 @@ const (
 	SandboxGateway = "https://openapi-sandbox.dl.alipaydev.com/gateway.do"
 )
 
-// DefaultTimeout bounds each call unless [WithTimeout] or the timeout of the
-// client given to [WithHTTPClient] says otherwise.
+// DefaultTimeout bounds each call, its retries included, unless
+// [WithTimeout] or the timeout of the client given to [WithHTTPClient] says
+// otherwise.
 const DefaultTimeout = 30 * time.Second
 
 // Option configures a [Client]. Options check their own argument and
@@ -41,6 +42,8 @@ type config struct {
 	timeoutSet bool
 	logger     *slog.Logger
 	clock      func() time.Time
+	retry      retryPolicy // retry.go
+	observer   Observer    // observe.go
 
 	// Certificate mode (cert.go) and AES (aes.go).
 	appCert    *leafCert
@@ -128,8 +131,11 @@ func WithSandbox() Option {
 	}
 }
 
-// WithHTTPClient sends requests with a copy of hc (its transport, proxy and
-// tracing), never hc itself: the SDK sets the timeout on its copy.
+// WithHTTPClient sends requests with a copy of hc (its transport, proxy,
+// tracing and Timeout), never hc itself. The copy never follows redirects:
+// a 3xx answer is a [*ResponseError]. hc.Timeout, when set, bounds each
+// attempt (net/http applies it) and, unless [WithTimeout] says otherwise,
+// the whole call.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *config) error {
 		if hc == nil {
@@ -141,8 +147,10 @@ func WithHTTPClient(hc *http.Client) Option {
 	}
 }
 
-// WithTimeout bounds each call, upload included (default [DefaultTimeout]).
-// Zero means no timeout beyond the ctx's; negative is an error.
+// WithTimeout bounds each call, upload and retries included (default
+// [DefaultTimeout]): it is applied as a deadline on the call's ctx, so a
+// gateway that hangs fails the call after d, however many attempts were
+// allowed. Zero means no timeout beyond the ctx's; negative is an error.
 func WithTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {
@@ -154,9 +162,10 @@ func WithTimeout(d time.Duration) Option {
 }
 
 // WithLogger sets the logger. The client is silent by default. It writes one
-// Debug record per call (method, app_id, a fingerprint of the merchant token,
-// status, code, sub_code, trace_id, duration, bytes) and never a body, a
-// token, a key or a signature.
+// Debug record per attempt, so one per call without retries (method, app_id,
+// a fingerprint of the merchant token, attempt, status, code, sub_code,
+// trace_id, duration, bytes, retry and delay, outcome_unknown) and never a
+// body, a token, a key or a signature.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {
@@ -186,14 +195,6 @@ func (discardHandler) Enabled(context.Context, slog.Level) bool  { return false 
 func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
 func (h discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
 func (h discardHandler) WithGroup(string) slog.Handler           { return h }
-
-// restyDiscard silences resty's own logger, which would print URLs and
-// bodies to stderr.
-type restyDiscard struct{}
-
-func (restyDiscard) Errorf(string, ...any) {}
-func (restyDiscard) Warnf(string, ...any)  {}
-func (restyDiscard) Debugf(string, ...any) {}
 
 // WithAppCert switches to certificate mode (公钥证书模式) and sets the app
 // public-key certificate (应用公钥证书, appCertPublicKey_<appid>.crt): PEM, or

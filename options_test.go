@@ -105,12 +105,14 @@ func TestWithHTTPClientCopies(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, &http.Client{Timeout: 7 * time.Second}, hc, "caller's client changed")
 	assert.NotSame(t, hc, c.core.http)
-	assert.Equal(t, 7*time.Second, c.core.http.Timeout, "the caller's timeout is kept without WithTimeout")
+	assert.Equal(t, 7*time.Second, c.core.http.Timeout, "the caller's timeout is kept")
+	assert.Equal(t, 7*time.Second, c.core.timeout, "and bounds the call without WithTimeout")
 
 	c, err = NewClient(testAppID, append(keyOptions(t), WithHTTPClient(hc), WithTimeout(2*time.Second))...)
 	require.NoError(t, err)
 	assert.Equal(t, 7*time.Second, hc.Timeout)
-	assert.Equal(t, 2*time.Second, c.core.http.Timeout)
+	assert.Equal(t, 7*time.Second, c.core.http.Timeout, "the caller's per-request timeout is respected")
+	assert.Equal(t, 2*time.Second, c.core.timeout)
 
 	mock, other := httpmock.NewMockTransport(), httpmock.NewMockTransport()
 	mock.RegisterResponder(http.MethodPost, testGW, httpmock.NewStringResponder(200,
@@ -126,22 +128,27 @@ func TestWithHTTPClientCopies(t *testing.T) {
 }
 
 // TestTimeouts: 30 s by default, WithTimeout(0) means none, negative fails.
+// The timeout is a deadline on each call's ctx (c.core.timeout), never
+// http.Client.Timeout, which costs a goroutine and a timer per request; a
+// caller's own http.Client.Timeout is kept as it is.
 func TestTimeouts(t *testing.T) {
 	t.Parallel()
 	assert.Equal(t, 30*time.Second, DefaultTimeout)
 	for name, tc := range map[string]struct {
-		opts []Option
-		want time.Duration
+		opts       []Option
+		want, http time.Duration
 	}{
-		"default":          {nil, 30 * time.Second},
-		"zero_http_client": {[]Option{WithHTTPClient(&http.Client{})}, 30 * time.Second},
-		"with_timeout":     {[]Option{WithTimeout(5 * time.Second)}, 5 * time.Second},
-		"zero":             {[]Option{WithTimeout(0)}, 0},
-		"zero_over_client": {[]Option{WithHTTPClient(&http.Client{Timeout: time.Minute}), WithTimeout(0)}, 0},
+		"default":          {nil, 30 * time.Second, 0},
+		"zero_http_client": {[]Option{WithHTTPClient(&http.Client{})}, 30 * time.Second, 0},
+		"with_timeout":     {[]Option{WithTimeout(5 * time.Second)}, 5 * time.Second, 0},
+		"zero":             {[]Option{WithTimeout(0)}, 0, 0},
+		"client_timeout":   {[]Option{WithHTTPClient(&http.Client{Timeout: time.Minute})}, time.Minute, time.Minute},
+		"zero_over_client": {[]Option{WithHTTPClient(&http.Client{Timeout: time.Minute}), WithTimeout(0)}, 0, time.Minute},
 	} {
 		c, err := NewClient(testAppID, append(keyOptions(t), tc.opts...)...)
 		require.NoError(t, err, name)
-		assert.Equal(t, tc.want, c.core.http.Timeout, name)
+		assert.Equal(t, tc.want, c.core.timeout, name)
+		assert.Equal(t, tc.http, c.core.http.Timeout, name)
 	}
 }
 

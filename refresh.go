@@ -47,7 +47,7 @@ func (c *Client) RefreshMerchant(ctx context.Context, store MerchantStore, appID
 	}
 	f, leader := c.core.flights.join(appID)
 	if leader {
-		lease := c.core.http.Timeout + refreshLeaseExtra
+		lease := c.core.callBound() + refreshLeaseExtra
 		go func() {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*lease)
 			defer cancel()
@@ -150,18 +150,6 @@ func (c *Client) refreshLeased(ctx context.Context, store MerchantStore, m *Merc
 		return nil, fmt.Errorf("alipay: RefreshMerchant %s: Alipay issued a new token but storing it failed (the next refresh recovers): %w", m.AppID, uerr)
 	}
 	return stored, nil
-}
-
-// sleepCtx waits d or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // flightGroup runs one refresh per merchant at a time within a process;

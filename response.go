@@ -12,7 +12,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/go-resty/resty/v2"
 	"github.com/isvkit/alipay/internal/jsonnode"
 )
 
@@ -39,6 +38,9 @@ type nodeStatus struct {
 // *ResponseError and nothing from the body is trusted.
 func (c *Client) readResponse(ctx context.Context, method string, status int, h http.Header, body []byte) (*outcome, error) {
 	trace := h.Get("trace_id")
+	if status >= 300 && status < 400 {
+		return nil, &ResponseError{Method: method, StatusCode: status, Reason: "redirect", Body: c.snippet(body), TraceID: trace}
+	}
 	if status != http.StatusOK {
 		return nil, &ResponseError{Method: method, StatusCode: status, Reason: "http_status", Body: c.snippet(body), TraceID: trace}
 	}
@@ -92,6 +94,11 @@ func (c *Client) readResponse(ctx context.Context, method string, status int, h 
 	}
 	if !success {
 		return nil, c.statusError(method, st, trace, true)
+	}
+	if env.Name == jsonnode.ErrorResponse {
+		// Only the method's own node can carry a success: a signed
+		// error_response saying 10000 answers no request of ours.
+		return nil, &ResponseError{Method: method, StatusCode: status, Reason: "success_in_error_response", TraceID: trace}
 	}
 	return &outcome{body: business, traceID: trace}, nil
 }
@@ -184,11 +191,13 @@ func rawStringIs(v []byte, want string) bool {
 	return rawString(v) == want
 }
 
+// errBodyTooLarge is readBody's failure for an answer over maxResponse.
+var errBodyTooLarge = errors.New("alipay: response body exceeds the limit")
+
 // readBody reads and closes a response body as resty would (a gzip body
 // that net/http did not decompress is decompressed; more than maxResponse
-// bytes is resty.ErrResponseBodyTooLarge), without resty's 512-byte read
-// loop and the two Content-Type regular expressions it runs on every
-// response.
+// bytes is errBodyTooLarge), without resty's 512-byte read loop and the
+// two Content-Type regular expressions it runs on every response.
 func readBody(resp *http.Response) ([]byte, error) {
 	defer func() { _ = resp.Body.Close() }() // read to the end or failed: nothing to report
 	var r io.Reader = resp.Body
@@ -211,7 +220,7 @@ func readBody(resp *http.Response) ([]byte, error) {
 		b = b[:len(b)+m]
 		switch {
 		case len(b) > maxResponse:
-			return nil, resty.ErrResponseBodyTooLarge
+			return nil, errBodyTooLarge
 		case err == io.EOF:
 			return b, nil
 		case err != nil:
@@ -275,20 +284,6 @@ func (c *Client) statusError(method string, st nodeStatus, trace string, verifie
 	}
 }
 
-// snippet returns at most maxErrorSnippet bytes of b for an error, cut at a
-// rune boundary, with the merchant token redacted.
-func (c *Client) snippet(b []byte) string {
-	s := c.redact(string(b)) // before cutting: a token across the cut would leak its start
-	if len(s) > maxErrorSnippet {
-		cut := maxErrorSnippet
-		for cut > maxErrorSnippet-utf8.UTFMax && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut]
-	}
-	return s
-}
-
 // metaSetter is implemented by every response type through its embedded
 // ResponseMeta.
 type metaSetter interface {
@@ -297,12 +292,17 @@ type metaSetter interface {
 
 func (m *ResponseMeta) setMeta(traceID string, raw json.RawMessage) { m.TraceID, m.Raw = traceID, raw }
 
-// callTyped runs a form call and decodes the verified node into a T.
+// callTyped runs a form call and decodes the verified node into a T. The
+// method's name decides how failures are handled: a read (a name ending in
+// .query or .get) is retried on transient failures; anything else is a
+// write, never retried, whose failures after the request may have arrived
+// are marked ErrOutcomeUnknown.
 func callTyped[T any, PT interface {
 	*T
 	metaSetter
 }](ctx context.Context, c *Client, method string, bizContent []byte, text []param) (*T, error) {
-	res, err := c.call(ctx, method, bizContent, text)
+	read := isReadMethod(method)
+	res, err := c.do(ctx, &request{method: method, biz: bizContent, text: text, retry: read, write: !read})
 	if err != nil {
 		return nil, err
 	}

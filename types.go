@@ -79,7 +79,7 @@ type VerifyError struct {
 	// "missing_field", "bad_timestamp", "stale_timestamp".
 	Step string
 	// Content is the string whose signature was checked (at most 512 bytes,
-	// with any app_auth_token redacted), so a failure can be diagnosed
+	// with any app_auth_token redacted and any "sign" value elided), so a failure can be diagnosed
 	// against what Alipay signed. Empty when no content was reached.
 	Content string
 	// CertSN is the alipay_cert_sn named by the response, in certificate mode.
@@ -105,10 +105,17 @@ func (e *VerifyError) Unwrap() error { return ErrSignature }
 // response. It unwraps to [ErrBadResponse].
 type ResponseError struct {
 	Method     string
-	StatusCode int    // HTTP status
-	Reason     string // "http_status", "empty_body", "invalid_json", "root_not_object", "trailing_data", "missing_node", "node_not_object", "body_too_large"
-	Body       string // at most 512 bytes of the body, app_auth_token redacted
-	TraceID    string
+	StatusCode int // HTTP status
+	// Reason is "redirect" (a 3xx: redirects are never followed),
+	// "http_status", "empty_body", "invalid_json", "root_not_object",
+	// "trailing_data", "missing_node", "node_not_object", "body_too_large",
+	// or "success_in_error_response" (a signed error_response claiming
+	// code 10000: only the method's own node can succeed).
+	Reason string
+	// Body is at most 512 bytes of the body, with the app_auth_token
+	// redacted and the value of every "sign" elided.
+	Body    string
+	TraceID string
 }
 
 // Error describes the status, the reason and a bounded snippet of the body.
@@ -200,7 +207,9 @@ func IsRateLimited(err error) bool { return classRateLimited.match(err) }
 
 // IsTemporary reports whether err is an [APIError] with code 20000 (service
 // currently unavailable): the call may succeed later. Retry only calls that
-// are safe to repeat; field.apply and baseinfo.modify are not.
+// are safe to repeat; field.apply and baseinfo.modify are not. [IsTransient]
+// is the complete rule (lost connections, 5xx, rate limits) that the
+// client's own retries follow.
 func IsTemporary(err error) bool { return classTemporary.match(err) }
 
 // ResponseMeta is embedded in every response: what the SDK knows about the

@@ -5,10 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
-	"time"
 
 	imultipart "github.com/isvkit/alipay/internal/multipart"
 )
@@ -63,8 +61,10 @@ func FileFromPath(path string) File {
 // number of bytes r will yield, or negative (-1) when unknown: a known size
 // is checked before sending and r must then yield exactly size bytes; an
 // unknown size is enforced while streaming. The SDK reads r only during the
-// call (never after it returns) and does not close it; such a File is
-// consumed by the call that sends it.
+// call and does not close it; such a File is consumed by the call that
+// sends it. A Read that blocks (a dead network stream) cannot hold the call
+// past its deadline or a cancelled ctx: the call returns, no new Read
+// starts, and what the blocked Read yields later is dropped.
 func FileFromReader(name string, r io.Reader, size int64) File {
 	if size < 0 {
 		size = -1
@@ -165,7 +165,7 @@ func (u uploadFile) check(method string) error {
 // open checks f and makes it ready to stream, before anything is sent:
 // paths are opened and measured, heads are read for sniffing. Opened files
 // are added to st, which closes them when the call ends.
-func (u uploadFile) open(method string, st *imultipart.Session) (*openFile, error) {
+func (u uploadFile) open(ctx context.Context, method string, st *imultipart.Session) (*openFile, error) {
 	if err := u.check(method); err != nil {
 		return nil, err
 	}
@@ -211,7 +211,7 @@ func (u uploadFile) open(method string, st *imultipart.Session) (*openFile, erro
 		if size >= 0 && size < imultipart.SniffLen {
 			head = head[:size]
 		}
-		n, err := io.ReadFull(f.r, head)
+		n, err := readHead(ctx, f.r, head)
 		switch {
 		case n < 0 || n > len(head): // a broken reader
 			return nil, fmt.Errorf("alipay: %s: %s: reading the file: %w", method, u.field, imultipart.ErrInvalidRead)
@@ -250,149 +250,4 @@ func (of *openFile) guard(r io.Reader, st *imultipart.Session) io.Reader {
 		}
 		return fmt.Errorf("alipay: %s: %s: reading the file: %w", of.method, of.part.Name, err)
 	})
-}
-
-// upload runs one call with files through the upload path: open and check
-// the files, sign the text params (never the files), stream the multipart
-// body with the *http.Client that resty wraps (resty buffers bodies), then
-// read the answer as every call does. Nothing is sent when a check fails.
-func (c *Client) upload(ctx context.Context, method string, text []param, files []uploadFile) (*outcome, error) {
-	start := time.Now()
-	st := &imultipart.Session{}
-	res, status, err := c.sendUpload(ctx, method, text, files, st)
-	_ = st.Finish() // closes what an early return left open; its error was handled
-	c.logCall(ctx, method, start, status, res, err)
-	if err != nil && c.onError != nil {
-		c.onError(ctx, err)
-	}
-	return res, err
-}
-
-// sendUpload does the work of upload; status is the HTTP status, 0 when
-// there was none.
-func (c *Client) sendUpload(ctx context.Context, method string, text []param, files []uploadFile, st *imultipart.Session) (*outcome, int, error) {
-	opened := make([]*openFile, len(files))
-	for i, u := range files {
-		of, err := u.open(method, st)
-		if err != nil {
-			return nil, 0, err
-		}
-		opened[i] = of
-	}
-	s, err := c.sign(method, nil, text)
-	if err != nil {
-		return nil, 0, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, 0, fmt.Errorf("alipay: %s: %w", method, err) // nothing sent
-	}
-	boundary, err := imultipart.NewBoundary()
-	if err != nil {
-		return nil, 0, fmt.Errorf("alipay: %s: %w", method, err)
-	}
-	fields := make([]imultipart.Field, len(s.body))
-	for i, p := range s.body {
-		fields[i] = imultipart.Field{Name: p.key, Value: p.value}
-	}
-	parts := make([]imultipart.Part, len(opened))
-	sizes := make([]int64, len(opened))
-	reopen := true
-	for i, of := range opened {
-		parts[i], sizes[i] = of.part, of.size
-		reopen = reopen && of.reopen != nil
-	}
-	segs := imultipart.Render(boundary, fields, parts)
-	length := imultipart.Length(segs, sizes)
-
-	var body io.ReadCloser
-	var wait func()
-	if length >= 0 {
-		body = st.NewBody(multiReader(segs, opened, nil, st))
-	} else {
-		pr, pw := io.Pipe()
-		done := make(chan struct{})
-		bodies := make([]io.Reader, len(opened))
-		for i, of := range opened {
-			bodies[i] = of.guard(of.first, st)
-		}
-		go func() {
-			defer close(done)
-			pw.CloseWithError(imultipart.Stream(pw, boundary, fields, parts, bodies)) // nil: EOF
-		}()
-		body = pr
-		wait = func() {
-			pr.CloseWithError(imultipart.ErrDone) // unblocks the writer if nobody read the body
-			<-done
-		}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, body)
-	if err != nil {
-		if wait != nil {
-			wait()
-		}
-		return nil, 0, fmt.Errorf("alipay: %s: %w", method, err)
-	}
-	req.ContentLength = length
-	if length >= 0 && reopen {
-		req.GetBody = func() (io.ReadCloser, error) { return reopenBody(method, segs, opened, st) }
-	}
-	req.Header.Set("Content-Type", imultipart.ContentType(boundary))
-	req.Header.Set("User-Agent", userAgent)
-
-	resp, err := c.core.http.Do(req)
-	var raw []byte
-	if err == nil {
-		raw, err = readBody(resp) // the form path's reader: limit, gzip, close
-	}
-	if wait != nil {
-		wait()
-	}
-	if ferr := st.Finish(); ferr != nil {
-		return nil, 0, ferr
-	}
-	if err != nil {
-		return nil, 0, c.transportError(ctx, method, err)
-	}
-	res, err := c.readResponse(ctx, method, resp.StatusCode, resp.Header, raw)
-	return res, resp.StatusCode, err
-}
-
-// multiReader streams segment 0, file 0, segment 1, …: the body with an
-// exact length. readers replaces the files' first readers when not nil.
-func multiReader(segs [][]byte, opened []*openFile, readers []io.Reader, st *imultipart.Session) io.Reader {
-	rs := make([]io.Reader, 0, 2*len(segs))
-	for i, seg := range segs {
-		rs = append(rs, bytes.NewReader(seg))
-		if i < len(opened) {
-			r := opened[i].first
-			if readers != nil {
-				r = readers[i]
-			}
-			rs = append(rs, opened[i].guard(r, st))
-		}
-	}
-	return io.MultiReader(rs...)
-}
-
-// reopenBody rebuilds the body from sources that can be read again (paths,
-// bytes), for net/http's GetBody.
-func reopenBody(method string, segs [][]byte, opened []*openFile, st *imultipart.Session) (io.ReadCloser, error) {
-	readers := make([]io.Reader, len(opened))
-	for i, of := range opened {
-		r, cl, err := of.reopen()
-		if err != nil {
-			return nil, fmt.Errorf("alipay: %s: %s: %w", method, of.part.Name, err)
-		}
-		if cl != nil {
-			if err := st.AddCloser(cl); err != nil {
-				return nil, err
-			}
-		}
-		readers[i] = r
-	}
-	b := st.NewBody(multiReader(segs, opened, readers, st))
-	if b == nil {
-		return nil, imultipart.ErrDone
-	}
-	return b, nil
 }

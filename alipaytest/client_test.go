@@ -172,7 +172,7 @@ func TestClientSeesFaults(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t)
 	ctx := testCtx(t)
-	m := newClient(t, s).WithAppAuthToken(DefaultMerchantToken)
+	m := newClient(t, s, alipay.WithRetry(1, 0, 0)).WithAppAuthToken(DefaultMerchantToken)
 	verifyStep := func(t *testing.T, err error, step string) {
 		t.Helper()
 		require.ErrorIs(t, err, alipay.ErrSignature)

@@ -13,6 +13,12 @@
 //	ALIPAY_PUBLIC_KEY_FILE      a file holding it
 //	ALIPAY_APP_AUTH_TOKEN       the merchant's app_auth_token (optional)
 //
+// A method whose name ends in .query only reads, so it is marked safe to
+// repeat (alipay.ContextWithRetry) and retried on transient failures (a
+// lost connection, HTTP 502/503/504, 20000 isp.unknow-error, rate
+// limiting); nothing else is retried, and a failure that may hide an
+// applied change says "outcome unknown".
+//
 // Exit status: 0 on success; 1 when the gateway answered an error (an
 // *alipay.APIError); 2 for a signature, configuration or transport problem.
 package main
@@ -26,6 +32,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 
 	"github.com/isvkit/alipay"
 	"github.com/isvkit/alipay/internal/envconfig"
@@ -70,6 +77,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		fmt.Fprintln(stderr, "call:", err)
 		return exitProblem
+	}
+	if strings.HasSuffix(*method, ".query") {
+		ctx = alipay.ContextWithRetry(ctx, alipay.CallRetry{Safe: true})
 	}
 	out, err := c.Call(ctx, *method, bizContent)
 	if err != nil {

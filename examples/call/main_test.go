@@ -9,9 +9,11 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -114,4 +116,45 @@ func TestRunTransportError(t *testing.T) {
 	code := run(context.Background(), []string{"-method", "alipay.open.app.api.query"}, env(baseEnv(url+"/gateway.do")), &stdout, &stderr)
 	assert.Equal(t, 2, code)
 	assert.NotContains(t, stderr.String(), "sign=")
+}
+
+// TestRunRetriesQueriesOnly: a .query method is retried after a transient
+// failure; any other method is sent once, and its failure says the outcome
+// is unknown.
+func TestRunRetriesQueriesOnly(t *testing.T) {
+	const ok = `{"code":"10000","msg":"Success","apis":[]}`
+	for _, tc := range []struct {
+		method   string
+		code     int
+		requests int32
+		stderr   string
+	}{
+		{method: "alipay.open.app.api.query", code: 0, requests: 2},
+		{method: "alipay.open.auth.app.aes.get", code: 2, requests: 1, stderr: "HTTP 503"},
+		{method: "alipay.open.mini.version.audit.apply", code: 2, requests: 1, stderr: "outcome unknown"},
+	} {
+		t.Run(tc.method, func(t *testing.T) {
+			signed := gateway(t, ok, false)
+			var n atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if n.Add(1) == 1 {
+					http.Error(w, "<html>503 Service Unavailable</html>", http.StatusServiceUnavailable)
+					return
+				}
+				resp, err := http.Post(signed.URL, "text/plain", nil)
+				if err != nil {
+					http.Error(w, err.Error(), http.StatusInternalServerError)
+					return
+				}
+				defer resp.Body.Close()
+				_, _ = io.Copy(w, resp.Body)
+			}))
+			t.Cleanup(srv.Close)
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), []string{"-method", tc.method}, env(baseEnv(srv.URL+"/gateway.do")), &stdout, &stderr)
+			assert.Equal(t, tc.code, code, stderr.String())
+			assert.Equal(t, tc.requests, n.Load())
+			assert.Contains(t, stderr.String(), tc.stderr)
+		})
+	}
 }

@@ -166,7 +166,7 @@ func (f *flow) chooseScene(ctx context.Context, api alipay.AuthAPIDTO) (string, 
 	return "", &stopError{code: exitProblem, msg: fmt.Sprintf("-scene %s is not a scene of %s/%s", f.st.scene, api.APIName, api.FieldName)}
 }
 
-// apply is step 4: file the application with the demo material. An
+// apply is step 4: file the application with the demo material, once. An
 // application already under audit or approved counts as submitted.
 func (f *flow) apply(ctx context.Context, api alipay.AuthAPIDTO, scene string) error {
 	req := &alipay.AppAPIFieldApplyRequest{AuthFieldApply: alipay.AuthFieldApply{
@@ -191,18 +191,23 @@ func (f *flow) apply(ctx context.Context, api alipay.AuthAPIDTO, scene string) e
 		parts = append(parts, "video "+filepath.Base(f.st.video))
 	}
 	f.printf("4. field.apply %s/%s, scene %s: %s\n", api.APIName, api.FieldName, scene, strings.Join(parts, ", "))
-	res, err := f.m.AppAPIFieldApply(ctx, req)
-	var apiErr *alipay.APIError
-	switch {
-	case err == nil:
-		f.printf("   submitted, now under audit (trace_id %s)\n", res.TraceID)
-		return nil
-	case errors.As(err, &apiErr) && (apiErr.SubCode == alipay.SubCodeAuthAPIFieldIsAuditing || apiErr.SubCode == alipay.SubCodeAuthAPIApplyIsPass):
-		f.printf("   already submitted (%s: %s)\n", apiErr.SubCode, apiErr.SubMsg)
-		return nil
-	default:
+	// ApplyFieldOnce asks field.query first, and again when the answer to
+	// the application is lost: an application is never filed twice.
+	res, err := f.m.ApplyFieldOnce(ctx, req)
+	if err != nil {
 		return err
 	}
+	switch {
+	case res.Outcome == alipay.ApplyFieldSubmitted:
+		f.printf("   submitted, now under audit (trace_id %s)\n", res.Response.TraceID)
+	case res.Outcome == alipay.ApplyFieldConfirmed:
+		f.printf("   the answer was lost; field.query shows the application (%s): filed once\n", describe(res.Record))
+	case res.Record != nil:
+		f.printf("   already applied for: field.query shows %s; nothing sent\n", describe(res.Record))
+	default:
+		f.printf("   already submitted (field.apply says so)\n")
+	}
+	return nil
 }
 
 // notification is step 5. Offline the loopback app gateway receives the

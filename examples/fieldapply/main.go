@@ -35,9 +35,11 @@
 // join the generated picture. Against a real gateway the audit takes days
 // and the notification goes to the app gateway (应用网关) configured in the
 // console (see examples/notify), so after applying the program queries the
-// status once, or polls for up to -wait. An application already under
-// audit or approved (AUTH_API_FIELD_IS_AUDITING, AUTH_API_APPLY_IS_PASS)
-// counts as submitted.
+// status once, or polls for up to -wait. The application is filed with
+// Client.ApplyFieldOnce: field.query is asked first (an application
+// already under audit or approved counts as submitted and nothing is
+// sent), and again when the answer to field.apply is lost, so an
+// application is never filed twice.
 //
 // Flags:
 //

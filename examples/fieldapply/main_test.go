@@ -270,15 +270,29 @@ func TestRunGateway(t *testing.T) {
 	out = stdout.String()
 	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, stderr.String())
 	assert.Contains(t, out, "any category: present")
-	assert.Contains(t, out, "already submitted (AUTH_API_FIELD_IS_AUDITING")
+	assert.Contains(t, out, "already applied for: field.query shows AUDIT (under audit); nothing sent")
 	assert.Contains(t, out, "audit ended: AGREE (approved)")
 	assert.Contains(t, out, "done: getPhoneNumber/mobile is AGREE (approved)")
 
 	// A third run meets the approval.
 	code, out, _ = runIt(t, e)
 	require.Equal(t, exitOK, code)
-	assert.Contains(t, out, "already submitted (AUTH_API_APPLY_IS_PASS")
+	assert.Contains(t, out, "already applied for: field.query shows AGREE (approved); nothing sent")
 	assert.Len(t, s.Applications(alipaytest.DefaultMerchantToken), 1, "nothing was filed twice")
+}
+
+// TestRunGatewayAnswerLost: the gateway records the application, then the
+// connection drops before the answer; the run finds the application with
+// field.query, files nothing twice and exits 0.
+func TestRunGatewayAnswerLost(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	s.InjectFault(alipaytest.Fault{Method: "alipay.open.app.api.field.apply", Kind: alipaytest.FaultDisconnect, Count: 1})
+	code, out, errs := runIt(t, gatewayEnv(t, s), "-set-category", "XS1011_XS2089")
+	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errs)
+	assert.Contains(t, out, "the answer was lost; field.query shows the application (AUDIT (under audit)): filed once")
+	assert.Len(t, s.Applications(alipaytest.DefaultMerchantToken), 1)
+	assert.Equal(t, 1, s.RequestCount("alipay.open.app.api.field.apply"))
 }
 
 func TestRunGatewayWaitEnds(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
 )
 
 // ErrDone is what a stopped [Body] returns: the call it belonged to is over.
@@ -51,21 +52,23 @@ func (s *Session) NewBody(r io.Reader) *Body {
 	if s.done {
 		return nil
 	}
-	b := &Body{r: r}
+	b := &Body{r: r, busy: make(chan struct{}, 1)}
 	s.bodies = append(s.bodies, b)
 	return b
 }
 
-// Finish stops every body (waiting for a read in progress), closes the
-// registered closers and returns the first recorded failure. It may be
-// called more than once.
-func (s *Session) Finish() error {
+// Finish stops every body, closes the registered closers and returns the
+// first recorded failure. A read in progress is waited for until done is
+// closed, then abandoned: a source whose Read never returns (a dead
+// network stream) cannot hold the call past its deadline. No read starts
+// after Finish. It may be called more than once.
+func (s *Session) Finish(done <-chan struct{}) error {
 	s.mu.Lock()
 	s.done = true
 	bodies := s.bodies
 	s.mu.Unlock()
 	for _, b := range bodies {
-		b.stop()
+		b.stop(done)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -97,31 +100,42 @@ func (r *recordReader) Read(p []byte) (int, error) {
 }
 
 // Body is a request body that can be stopped: after stop or Close, Read
-// returns ErrDone without touching its source.
+// returns ErrDone without touching its source. No lock is held across the
+// source's Read, so stopping never waits on a Read that may never return.
 type Body struct {
-	mu      sync.Mutex
 	r       io.Reader
-	stopped bool
+	busy    chan struct{} // holds a token while the source is being read
+	stopped atomic.Bool
 }
 
 // Read reads from the source unless the body was stopped.
 func (b *Body) Read(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.stopped {
+	b.busy <- struct{}{} // net/http reads a body from one goroutine: never waits in practice
+	defer func() { <-b.busy }()
+	if b.stopped.Load() {
 		return 0, ErrDone
 	}
-	return b.r.Read(p)
+	n, err := b.r.Read(p)
+	if b.stopped.Load() {
+		return 0, ErrDone // stopped while reading: what was read is dropped
+	}
+	return n, err
 }
 
-// Close stops the body; net/http calls it when it is done with the body.
+// Close stops the body without waiting; net/http calls it when it is done
+// with the body, possibly while a Read is blocked.
 func (b *Body) Close() error {
-	b.stop()
+	b.stopped.Store(true)
 	return nil
 }
 
-func (b *Body) stop() {
-	b.mu.Lock()
-	b.stopped = true
-	b.mu.Unlock()
+// stop stops the body and waits until no Read is in progress, or until
+// done is closed.
+func (b *Body) stop(done <-chan struct{}) {
+	b.stopped.Store(true)
+	select {
+	case b.busy <- struct{}{}:
+		<-b.busy
+	case <-done:
+	}
 }

@@ -28,7 +28,7 @@ func TestSessionStopsBodiesAndClosesFiles(t *testing.T) {
 	assert.Equal(t, 2, n)
 	assert.NoError(t, err)
 
-	assert.NoError(t, s.Finish())
+	assert.NoError(t, s.Finish(nil))
 	assert.Equal(t, 1, f.n)
 	n, err = b.Read(p)
 	assert.Equal(t, 0, n)
@@ -38,7 +38,7 @@ func TestSessionStopsBodiesAndClosesFiles(t *testing.T) {
 	late := &countCloser{}
 	assert.ErrorIs(t, s.AddCloser(late), ErrDone)
 	assert.Equal(t, 1, late.n, "a closer added late is closed at once")
-	assert.NoError(t, s.Finish())
+	assert.NoError(t, s.Finish(nil))
 	assert.Equal(t, 1, f.n, "closed once")
 }
 
@@ -51,7 +51,7 @@ func TestSessionRecordsFirstFailure(t *testing.T) {
 	assert.ErrorIs(t, err, first, "the reader's own error passes unchanged")
 	_, _ = io.ReadAll(s.Record(iotest.ErrReader(second), wrap))
 	_, _ = io.ReadAll(s.Record(bytes.NewReader([]byte("ok")), wrap))
-	got := s.Finish()
+	got := s.Finish(nil)
 	assert.ErrorIs(t, got, first)
 	assert.NotErrorIs(t, got, second)
 }
@@ -86,7 +86,7 @@ func TestFinishWaitsForReadInProgress(t *testing.T) {
 	<-entered
 	finished := make(chan struct{})
 	go func() {
-		_ = s.Finish()
+		_ = s.Finish(nil)
 		close(finished)
 	}()
 	select {
@@ -97,6 +97,43 @@ func TestFinishWaitsForReadInProgress(t *testing.T) {
 	close(release)
 	<-finished
 	wg.Wait()
+}
+
+// TestFinishAbandonsStalledRead: a source whose Read never returns holds
+// Finish only until done is closed, and Close never waits for it.
+func TestFinishAbandonsStalledRead(t *testing.T) {
+	t.Parallel()
+	var s Session
+	entered, release := make(chan struct{}), make(chan struct{})
+	defer close(release)
+	var once sync.Once
+	b := s.NewBody(readerFunc(func(p []byte) (int, error) {
+		once.Do(func() { close(entered) })
+		<-release
+		return len(p), nil
+	}))
+	read := make(chan error, 1)
+	go func() {
+		_, err := b.Read(make([]byte, 4))
+		read <- err
+	}()
+	<-entered
+	require.NoError(t, b.Close(), "Close does not wait for the stalled Read")
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		_ = s.Finish(done)
+		close(finished)
+	}()
+	close(done)
+	<-finished
+	select {
+	case <-read:
+		t.Fatal("the stalled Read returned")
+	default:
+	}
+	release <- struct{}{}
+	assert.ErrorIs(t, <-read, ErrDone, "what a stopped body read late is dropped")
 }
 
 type readerFunc func([]byte) (int, error)
