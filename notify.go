@@ -220,7 +220,7 @@ type Notification struct {
 	Params map[string]string `json:"params,omitempty"`
 
 	decrypted bool   // BizContent was decrypted from the AES ciphertext
-	secretBiz string // the authorization notify's biz_content before redaction
+	secretBiz Secret // the authorization notify's biz_content before redaction (a Secret: fmt never shows it)
 }
 
 // AppAPIFieldChanged is the payload of the alipay.open.app.api.field.changed
@@ -269,8 +269,8 @@ func (n *Notification) bizObject(msgMethod, notifyType string) ([]byte, error) {
 		return nil, fmt.Errorf("alipay: notification %s: charset %q is not supported: decode BizContent yourself", n.NotifyID, n.Charset)
 	}
 	biz := n.BizContent
-	if n.secretBiz != "" {
-		biz = n.secretBiz
+	if !n.secretBiz.IsZero() {
+		biz = n.secretBiz.Reveal()
 	}
 	if kind := jsonKind(biz); kind != "object" {
 		return nil, fmt.Errorf("alipay: notification %s: biz_content is %s, not one JSON object", n.NotifyID, kind)

@@ -162,7 +162,7 @@ func (c *Client) verifiedAuthNotify(flat map[string]string, cfg *notifyConfig, f
 		return nil, err
 	}
 	if n.EncryptType == "" || n.decrypted {
-		n.secretBiz = n.BizContent
+		n.secretBiz = NewSecret(n.BizContent)
 		n.BizContent = string(redactTokens([]byte(n.BizContent))) // "" if it were not JSON
 		if flat["encrypt_type"] == "" {
 			flat["biz_content"] = n.BizContent
