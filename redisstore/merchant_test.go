@@ -2,10 +2,22 @@ package redisstore_test
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -223,4 +235,102 @@ func TestNewMerchantStoreRefuses(t *testing.T) {
 	_, err = zero.Get(context.Background(), "2021004000000002")
 	assert.Error(t, err)
 	assert.Error(t, zero.Put(context.Background(), &alipay.Merchant{}))
+}
+
+// TestMerchantAuthNotifyReplicas: two replicas (two clients, two Redis
+// connections) share the dedupe keys and the sealed registry; one
+// authorization notify delivered to both at once is processed once, its
+// token is stored sealed before "success", and later deliveries are
+// acknowledged without processing.
+func TestMerchantAuthNotifyReplicas(t *testing.T) {
+	alipayKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	appKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	pub, err := x509.MarshalPKIXPublicKey(&alipayKey.PublicKey)
+	require.NoError(t, err)
+	priv, err := x509.MarshalPKCS8PrivateKey(appKey)
+	require.NoError(t, err)
+	sealing := newKey(t)
+	c1, c2 := redisClient(t), redisClient(t)
+	merchants, notifies := uniquePrefix(t, c1), uniquePrefix(t, c1)
+	var calls atomic.Int32
+	var srvs []*httptest.Server
+	for _, rdb := range []*redis.Client{c1, c2} {
+		isv, err := alipay.NewClient("2021000000000001", alipay.WithPrivateKey(pemOf("PRIVATE KEY", priv)),
+			alipay.WithAlipayPublicKey(pemOf("PUBLIC KEY", pub)))
+		require.NoError(t, err)
+		store := newMerchantStore(t, rdb, redisstore.WithMerchantPrefix(merchants), redisstore.WithSealingKey("k1", sealing))
+		h, err := isv.NewNotifyHandler(alipay.NotifyRoutes{AppAuthNotify: func(context.Context, *alipay.Notification, *alipay.AppAuthNotify) error {
+			calls.Add(1)
+			time.Sleep(50 * time.Millisecond) // let the deliveries overlap
+			return nil
+		}}, alipay.WithNotifyMerchantStore(store), alipay.WithDedupeStore(redisstore.New(rdb, redisstore.WithPrefix(notifies))))
+		require.NoError(t, err)
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		srvs = append(srvs, srv)
+	}
+	const token, merchant = "202405BBredisNotifyToken000001", "2021004000000002"
+	body := signedAuthNotify(t, alipayKey, merchant, token)
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Post(srvs[i%2].URL, "application/x-www-form-urlencoded", strings.NewReader(body))
+			if assert.NoError(t, err) {
+				resp.Body.Close()
+				assert.Contains(t, []int{http.StatusOK, http.StatusConflict}, resp.StatusCode)
+			}
+		}()
+	}
+	wg.Wait()
+	resp, err := http.Post(srvs[1].URL, "application/x-www-form-urlencoded", strings.NewReader(body))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "a later delivery is acknowledged")
+	assert.Equal(t, int32(1), calls.Load(), "processed once across replicas")
+
+	m, err := newMerchantStore(t, c2, redisstore.WithMerchantPrefix(merchants), redisstore.WithSealingKey("k1", sealing)).
+		Get(context.Background(), merchant)
+	require.NoError(t, err)
+	assert.Equal(t, token, m.AppAuthToken.Reveal())
+	assert.EqualValues(t, 1, m.Version)
+	assert.NotContains(t, dumpPrefix(t, c1, merchants), token, "sealed at rest")
+}
+
+// signedAuthNotify returns the form body of an authorization notify for
+// merchant with token, sent now, signed (V1) with key.
+func signedAuthNotify(t *testing.T, key *rsa.PrivateKey, merchant, token string) string {
+	t.Helper()
+	now := time.Now()
+	p := map[string]string{
+		"notify_id": "2024052000222205656083451410599" + strconv.Itoa(now.Nanosecond()%100000), "notify_type": "open_app_auth_notify",
+		"notify_time": now.In(time.FixedZone("UTC+8", 8*3600)).Format(time.DateTime), "charset": "UTF-8", "version": "1.0",
+		"app_id": "2021000000000001", "auth_app_id": merchant,
+		"biz_content": `{"detail":{"app_auth_token":"` + token + `","app_refresh_token":"` + token + `R","auth_app_id":"` + merchant +
+			`","user_id":"2088000000000001","auth_time":` + strconv.FormatInt(now.UnixMilli(), 10) + `,"app_auth_code":"c1"},"error":{}}`,
+	}
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	form, parts := url.Values{}, make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + p[k]
+		form.Set(k, p[k])
+	}
+	digest := sha256.Sum256([]byte(strings.Join(parts, "&")))
+	sig, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, digest[:])
+	require.NoError(t, err)
+	form.Set("sign_type", "RSA2")
+	form.Set("sign", base64.StdEncoding.EncodeToString(sig))
+	return form.Encode()
+}
+
+// pemOf wraps DER in a PEM block of type typ.
+func pemOf(typ string, der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
 }
