@@ -117,7 +117,9 @@ func (s merchantAESKeys) AESKeys(ctx context.Context, merchantAppID string) ([]s
 }
 
 // Format prints the type only, whatever the verb.
-func (merchantAESKeys) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, "alipay.MerchantAESKeys{}") }
+func (merchantAESKeys) Format(f fmt.State, _ rune) {
+	_, _ = io.WriteString(f, "alipay.MerchantAESKeys{}")
+}
 
 // LogValue logs the type only.
 func (merchantAESKeys) LogValue() slog.Value { return slog.StringValue("alipay.MerchantAESKeys{}") }

@@ -68,7 +68,9 @@ func NewNotifyVerifier(appID string, opts ...Option) (*NotifyVerifier, error) {
 func (v *NotifyVerifier) AppID() string { return v.c.core.appID }
 
 // String describes the verifier without key material.
-func (v *NotifyVerifier) String() string { return "alipay.NotifyVerifier{app_id=" + v.c.core.appID + "}" }
+func (v *NotifyVerifier) String() string {
+	return "alipay.NotifyVerifier{app_id=" + v.c.core.appID + "}"
+}
 
 // VerifyNotification verifies one notification as
 // [Client.VerifyNotification] does; ctx bounds the lookups of
