@@ -21,32 +21,32 @@ type AppAuthNotify struct {
 	// Token is detail's authorization: app_auth_token, app_refresh_token,
 	// auth_app_id (the merchant app; absent in plugin authorizations),
 	// user_id, expires_in and re_expires_in.
-	Token AppToken
+	Token AppToken `json:"token"`
 	// AppID is detail.app_id, the ISV app the merchant authorised.
-	AppID string
+	AppID string `json:"app_id"`
 	// AuthTime is detail.auth_time, when the merchant authorised (epoch
 	// milliseconds; a number or a numeric string).
-	AuthTime FlexTime
+	AuthTime FlexTime `json:"auth_time"`
 	// AppAuthCode is detail.app_auth_code, the code of this authorization.
 	// Alipay does not say whether the notify spent it: never exchange it
 	// again (the token is here). The registry keeps a digest of it, so
 	// that the redirect that brings the same code counts as success.
-	AppAuthCode Secret
+	AppAuthCode Secret `json:"app_auth_code"`
 	// Trigger is notify_context.trigger, what started the authorization
 	// (e.g. "appstore" for the service market); an open set.
-	Trigger string
+	Trigger string `json:"trigger,omitempty"`
 	// OutBizNo is notify_context.trigger_context.out_biz_no, the ISV's own
 	// correlation value from the authorization link, when sent.
-	OutBizNo string
+	OutBizNo string `json:"out_biz_no,omitempty"`
 	// Status is the notify's status parameter ("execute_auth").
-	Status string
+	Status string `json:"status,omitempty"`
 	// Error is biz_content's error member as received: {} normally; see
 	// [AppAuthNotify.HasError].
-	Error json.RawMessage
+	Error json.RawMessage `json:"error,omitempty"`
 	// Merchant is the registry's record after the token was stored; nil
 	// without [WithNotifyMerchantStore], or when nothing was stored (no
 	// token or no auth_app_id in the notify, or a notify for another app).
-	Merchant *Merchant
+	Merchant *Merchant `json:"-"`
 }
 
 // HasError reports whether the notify carries a non-empty error member
@@ -140,18 +140,18 @@ func outBizNo(raw json.RawMessage) string {
 // only auth_app_id; Raw keeps the whole biz_content.
 type AuthAppAuthCancelled struct {
 	// AuthAppID is the merchant app whose authorization ended.
-	AuthAppID string
+	AuthAppID string `json:"auth_app_id"`
 	// Raw is the biz_content as received.
-	Raw json.RawMessage
+	Raw json.RawMessage `json:"-"`
 	// Confirmed reports whether, with [WithNotifyMerchantStore], the
 	// registry records the merchant as cancelled: Alipay's token query
 	// confirmed that the stored token is invalid or unknown. False without
 	// a registry, for a merchant the registry does not know, and when the
 	// query says the token still works (the merchant authorised again).
-	Confirmed bool
+	Confirmed bool `json:"confirmed"`
 	// Merchant is the registry's record after the handler acted; nil
 	// without a registry or for an unknown merchant.
-	Merchant *Merchant
+	Merchant *Merchant `json:"-"`
 }
 
 // AuthAppAuthCancelled decodes an alipay.open.auth.appauth.cancelled
