@@ -2,18 +2,12 @@ package redisstore_test
 
 import (
 	"context"
-	"crypto"
 	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +16,7 @@ import (
 	"time"
 
 	"github.com/isvkit/alipay"
+	"github.com/isvkit/alipay/alipaytest"
 	"github.com/isvkit/alipay/merchanttest"
 	"github.com/isvkit/alipay/redisstore"
 	"github.com/redis/go-redis/v9"
@@ -243,22 +238,16 @@ func TestNewMerchantStoreRefuses(t *testing.T) {
 // token is stored sealed before "success", and later deliveries are
 // acknowledged without processing.
 func TestMerchantAuthNotifyReplicas(t *testing.T) {
-	alipayKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	gw, err := alipaytest.NewServer() // signs the notify as Alipay would
 	require.NoError(t, err)
-	appKey, err := rsa.GenerateKey(rand.Reader, 2048)
-	require.NoError(t, err)
-	pub, err := x509.MarshalPKIXPublicKey(&alipayKey.PublicKey)
-	require.NoError(t, err)
-	priv, err := x509.MarshalPKCS8PrivateKey(appKey)
-	require.NoError(t, err)
+	t.Cleanup(gw.Close)
 	sealing := newKey(t)
 	c1, c2 := redisClient(t), redisClient(t)
 	merchants, notifies := uniquePrefix(t, c1), uniquePrefix(t, c1)
 	var calls atomic.Int32
 	var srvs []*httptest.Server
 	for _, rdb := range []*redis.Client{c1, c2} {
-		isv, err := alipay.NewClient("2021000000000001", alipay.WithPrivateKey(pemOf("PRIVATE KEY", priv)),
-			alipay.WithAlipayPublicKey(pemOf("PUBLIC KEY", pub)))
+		isv, err := gw.NewClient()
 		require.NoError(t, err)
 		store := newMerchantStore(t, rdb, redisstore.WithMerchantPrefix(merchants), redisstore.WithSealingKey("k1", sealing))
 		h, err := isv.NewNotifyHandler(alipay.NotifyRoutes{AppAuthNotify: func(context.Context, *alipay.Notification, *alipay.AppAuthNotify) error {
@@ -272,7 +261,14 @@ func TestMerchantAuthNotifyReplicas(t *testing.T) {
 		srvs = append(srvs, srv)
 	}
 	const token, merchant = "202405BBredisNotifyToken000001", "2021004000000002"
-	body := signedAuthNotify(t, alipayKey, merchant, token)
+	now := time.Now()
+	body := gw.SignNotification(url.Values{
+		"notify_id": {"2024052000222205656083451410599731"}, "notify_type": {"open_app_auth_notify"},
+		"notify_time": {now.In(time.FixedZone("UTC+8", 8*3600)).Format(time.DateTime)}, "charset": {"UTF-8"},
+		"version": {"1.0"}, "app_id": {gw.AppID()}, "auth_app_id": {merchant},
+		"biz_content": {`{"detail":{"app_auth_token":"` + token + `","app_refresh_token":"` + token + `R","auth_app_id":"` + merchant +
+			`","user_id":"2088000000000001","auth_time":` + strconv.FormatInt(now.UnixMilli(), 10) + `,"app_auth_code":"c1"},"error":{}}`},
+	}).Encode()
 	var wg sync.WaitGroup
 	for i := 0; i < 8; i++ {
 		wg.Add(1)
@@ -298,39 +294,4 @@ func TestMerchantAuthNotifyReplicas(t *testing.T) {
 	assert.Equal(t, token, m.AppAuthToken.Reveal())
 	assert.EqualValues(t, 1, m.Version)
 	assert.NotContains(t, dumpPrefix(t, c1, merchants), token, "sealed at rest")
-}
-
-// signedAuthNotify returns the form body of an authorization notify for
-// merchant with token, sent now, signed (V1) with key.
-func signedAuthNotify(t *testing.T, key *rsa.PrivateKey, merchant, token string) string {
-	t.Helper()
-	now := time.Now()
-	p := map[string]string{
-		"notify_id": "2024052000222205656083451410599" + strconv.Itoa(now.Nanosecond()%100000), "notify_type": "open_app_auth_notify",
-		"notify_time": now.In(time.FixedZone("UTC+8", 8*3600)).Format(time.DateTime), "charset": "UTF-8", "version": "1.0",
-		"app_id": "2021000000000001", "auth_app_id": merchant,
-		"biz_content": `{"detail":{"app_auth_token":"` + token + `","app_refresh_token":"` + token + `R","auth_app_id":"` + merchant +
-			`","user_id":"2088000000000001","auth_time":` + strconv.FormatInt(now.UnixMilli(), 10) + `,"app_auth_code":"c1"},"error":{}}`,
-	}
-	keys := make([]string, 0, len(p))
-	for k := range p {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	form, parts := url.Values{}, make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + p[k]
-		form.Set(k, p[k])
-	}
-	digest := sha256.Sum256([]byte(strings.Join(parts, "&")))
-	sig, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, digest[:])
-	require.NoError(t, err)
-	form.Set("sign_type", "RSA2")
-	form.Set("sign", base64.StdEncoding.EncodeToString(sig))
-	return form.Encode()
-}
-
-// pemOf wraps DER in a PEM block of type typ.
-func pemOf(typ string, der []byte) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
 }
