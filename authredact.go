@@ -8,9 +8,16 @@ import (
 	"strings"
 )
 
-// tokenValueRE matches a token member in JSON text, also when a snippet
-// cuts the value short.
-var tokenValueRE = regexp.MustCompile(`"(app_auth_token|app_refresh_token|refresh_token)"(\s*):(\s*)"(?:[^"\\]|\\.)*("|\\?$)`)
+// tokenValueRE matches a token (or app_auth_code) member in JSON text,
+// also when a snippet cuts the value short.
+var tokenValueRE = regexp.MustCompile(`"(app_auth_token|app_refresh_token|refresh_token|app_auth_code)"(\s*):(\s*)"(?:[^"\\]|\\.)*("|\\?$)`)
+
+// scrubTokenMembers replaces the string value of every token and
+// app_auth_code member in the JSON text s (a whole text or a cut one)
+// with "[redacted]".
+func scrubTokenMembers(s string) string {
+	return tokenValueRE.ReplaceAllString(s, `"$1"$2:$3"`+redacted+`"`)
+}
 
 // scrubSecrets removes from the texts of err that quote the gateway the
 // secrets sent in biz_content (a sub_msg may quote the string to sign) and
@@ -23,7 +30,7 @@ func scrubSecrets(err error, secrets ...string) error {
 				s = strings.ReplaceAll(s, sec, redacted)
 			}
 		}
-		return tokenValueRE.ReplaceAllString(s, `"$1"$2:$3"`+redacted+`"`)
+		return scrubTokenMembers(s)
 	}
 	var (
 		apiErr *APIError
@@ -42,8 +49,9 @@ func scrubSecrets(err error, secrets ...string) error {
 	return err
 }
 
-// tokenKeys are the members whose string values redactTokens hides.
-var tokenKeys = map[string]bool{"app_auth_token": true, "app_refresh_token": true, "refresh_token": true}
+// tokenKeys are the members whose string values redactTokens hides: the
+// tokens, and the app_auth_code of the authorization notify.
+var tokenKeys = map[string]bool{"app_auth_token": true, "app_refresh_token": true, "refresh_token": true, "app_auth_code": true}
 
 // redactTokens returns raw (a verified response node) with the string
 // value of every app_auth_token, app_refresh_token and refresh_token

@@ -30,6 +30,7 @@ var nameGlossary = map[string]string{
 	"auth": "Auth", "aes": "AES", "set": "Set", "get": "Get",
 	"category": "Category", "require": "Require", "template": "Template", "usage": "Usage",
 	"token": "Token", "appauth": "AppAuth", "invite": "Invite", "create": "Create",
+	"userauth": "UserAuth", "cancelled": "Cancelled",
 }
 
 // callHelpers are the exported *Client methods that take a ctx but are not
@@ -38,6 +39,7 @@ var callHelpers = map[string]bool{
 	"Call": true, "WaitFieldAudit": true, "ApplyFieldOnce": true, "DecryptOpenData": true, "PhoneNumber": true,
 	"ListMiniTemplateUsages": true,
 	"ForMerchant":            true, "RefreshMerchant": true, "RecordAuthorization": true, "SetMerchantState": true,
+	"SyncMerchantAESKey": true,
 }
 
 // flowAPIs are the API methods of the flow and of the approved field's use
@@ -312,17 +314,20 @@ func isIdent(e ast.Expr, name string) bool {
 	return ok && id.Name == name
 }
 
-// TestMessageNames: the field.changed message follows the same rule: its
-// event type and decoder are named after the message's method.
+// TestMessageNames: the messages follow the same rule: each event type and
+// decoder is named after the message's method.
 func TestMessageNames(t *testing.T) {
 	t.Parallel()
 	p := parseSource(t)
-	const msg = "alipay.open.app.api.field.changed"
-	name, err := goName(msg)
-	require.NoError(t, err)
-	assert.Equal(t, msg, p.consts["method"+name])
-	assert.True(t, p.types[name], "type %s is declared", name)
-	d, ok := p.funcs["Notification."+name]
-	require.True(t, ok, "Notification.%s decodes the message", name)
-	assert.True(t, uses(d, "method"+name), "Notification.%s checks msg_method against method%s", name, name)
+	for _, msg := range []string{
+		"alipay.open.app.api.field.changed", "alipay.open.auth.appauth.cancelled", "alipay.open.auth.userauth.cancelled",
+	} {
+		name, err := goName(msg)
+		require.NoError(t, err)
+		assert.Equal(t, msg, p.consts["method"+name])
+		assert.True(t, p.types[name], "type %s is declared", name)
+		d, ok := p.funcs["Notification."+name]
+		require.True(t, ok, "Notification.%s decodes the message", name)
+		assert.True(t, uses(d, "method"+name), "Notification.%s checks msg_method against method%s", name, name)
+	}
 }

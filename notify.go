@@ -1,15 +1,12 @@
 package alipay
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"sort"
 	"strings"
 	"time"
-
-	"github.com/isvkit/alipay/internal/aescbc"
 )
 
 // Notification limits and defaults.
@@ -46,19 +43,23 @@ const (
 	maxNotifyMaxAge = 30 * 24 * time.Hour
 )
 
-// NotifyOption configures [Client.VerifyNotification] and
-// [Client.NotifyHandler]. Options check their argument; an invalid one makes
-// VerifyNotification return the error, and makes the handler answer every
-// request with HTTP 500 and log the error.
+// NotifyOption configures the verification of notifications and the
+// handler of the app gateway. Options check their argument: an invalid one
+// (or a nil one) makes [Client.NewNotifyHandler] and
+// [NotifyVerifier.NewNotifyHandler] fail when the handler is built, and
+// makes VerifyNotification return the error.
 type NotifyOption func(*notifyConfig) error
 
 // notifyConfig is what the notify options collect.
 type notifyConfig struct {
-	appIDs   map[string]bool // accepted besides the client's own app id
-	maxBytes int64
-	maxAge   time.Duration
-	lease    time.Duration
-	store    DedupeStore
+	appIDs    map[string]bool                                       // accepted besides the client's own app id
+	appIDFunc func(ctx context.Context, appID string) (bool, error) // asked for other app ids; nil when none
+	merchants MerchantStore                                         // the registry; nil when none
+	confirm   *Client                                               // confirms cancellations; nil: the handler's client
+	maxBytes  int64
+	maxAge    time.Duration
+	lease     time.Duration
+	store     DedupeStore
 }
 
 // newNotifyConfig applies opts over the defaults.
@@ -100,6 +101,58 @@ func WithNotifyAppIDs(appIDs ...string) NotifyOption {
 	}
 }
 
+// WithNotifyAppIDFunc accepts notifications addressed (app_id) to the apps
+// for which fn reports true, besides the client's own app id and those of
+// [WithNotifyAppIDs]: e.g. a lookup in the ISV's own table of merchants, so
+// that merchants added while the server runs are accepted without building
+// a new handler. fn is asked only after the signature verified, only about
+// app ids of 1 to 64 letters, digits, '.', '_' and '-', with a ctx bounded
+// by 10 s; it must be safe for concurrent use. An error from fn makes the
+// handler answer "fail" (HTTP 503), so that Alipay delivers the message
+// again.
+func WithNotifyAppIDFunc(fn func(ctx context.Context, appID string) (bool, error)) NotifyOption {
+	return func(c *notifyConfig) error {
+		if fn == nil {
+			return errors.New("alipay: WithNotifyAppIDFunc: nil function")
+		}
+		c.appIDFunc = fn
+		return nil
+	}
+}
+
+// WithNotifyMerchantStore connects the handler to the registry of merchant
+// authorizations. Notifications addressed to any merchant the store holds
+// (in any state) are accepted, as the store is at the time of each message;
+// the authorization notify stores the new token before "success" is
+// answered; and alipay.open.auth.appauth.cancelled marks the merchant
+// cancelled once [Client.AuthTokenAppQuery] confirms it. See
+// [Client.NewNotifyHandler].
+func WithNotifyMerchantStore(store MerchantStore) NotifyOption {
+	return func(c *notifyConfig) error {
+		if store == nil {
+			return errors.New("alipay: WithNotifyMerchantStore: nil store")
+		}
+		c.merchants = store
+		return nil
+	}
+}
+
+// WithNotifyConfirmClient sets the ISV client (of [NewClient], for the same
+// app id) that confirms a cancellation with [Client.AuthTokenAppQuery]
+// before the handler marks a merchant cancelled. A handler built by
+// [Client.NewNotifyHandler] uses its own client by default; one built by
+// [NotifyVerifier.NewNotifyHandler] holds no private key, cannot sign the
+// query, and so needs this option together with [WithNotifyMerchantStore].
+func WithNotifyConfirmClient(isv *Client) NotifyOption {
+	return func(c *notifyConfig) error {
+		if isv == nil || isv.core == nil || isv.core.key == nil {
+			return errors.New("alipay: WithNotifyConfirmClient: nil client or a client without a private key")
+		}
+		c.confirm = &Client{core: isv.core} // the ISV itself, even if isv acts for a merchant
+		return nil
+	}
+}
+
 // WithNotifyMaxAge sets the replay window (default [DefaultNotifyMaxAge]):
 // a notification whose utc_timestamp is older than d, or more than five
 // minutes in the future, is refused. d must lie in (0, 30 days]. Keep it
@@ -115,26 +168,38 @@ func WithNotifyMaxAge(d time.Duration) NotifyOption {
 	}
 }
 
-// Notification is a verified message of the Alipay message service
-// (version 1.1), delivered to the app gateway (see docs/protocol.md).
-// Every field comes from parameters covered by the signature.
+// Notification is a verified notification delivered to the app gateway:
+// a message of the Alipay message service (version 1.1, with msg_method),
+// or the authorization notify (notify_type open_app_auth_notify, version
+// 1.0, no msg_method). See docs/protocol.md. Every field comes from
+// parameters covered by the signature.
 type Notification struct {
 	// NotifyID is the notification id (通知ID), the deduplication key: 1 to
 	// 64 ASCII letters and digits.
 	NotifyID string `json:"notify_id"`
-	// UTCTimestamp is when Alipay sent the message (utc_timestamp, Unix
-	// milliseconds).
+	// UTCTimestamp is when Alipay sent the message: utc_timestamp (Unix
+	// milliseconds), or, for the authorization notify, notify_time
+	// ("yyyy-MM-dd HH:mm:ss" in UTC+8).
 	UTCTimestamp time.Time `json:"utc_timestamp"`
-	// MsgMethod names the message, e.g. "alipay.open.app.api.field.changed".
+	// MsgMethod names the message, e.g. "alipay.open.app.api.field.changed";
+	// empty for the authorization notify.
 	MsgMethod string `json:"msg_method"`
-	// AppID is the app receiving the message: the client's app id or one of
-	// [WithNotifyAppIDs].
+	// NotifyType is "open_app_auth_notify" for the authorization notify,
+	// empty for a message-service message.
+	NotifyType string `json:"notify_type,omitempty"`
+	// AppID is the app receiving the message: the client's app id, one of
+	// [WithNotifyAppIDs], or one accepted by [WithNotifyAppIDFunc] or the
+	// registry of [WithNotifyMerchantStore].
 	AppID string `json:"app_id"`
+	// AuthAppID is the merchant app that authorised, in the authorization
+	// notify (absent in plugin authorizations).
+	AuthAppID string `json:"auth_app_id,omitempty"`
 	// MsgType is "sys", "usr" or "app", when sent.
 	MsgType string `json:"msg_type,omitempty"`
 	// MsgAppID is the app the message belongs to, when sent.
 	MsgAppID string `json:"msg_app_id,omitempty"`
-	// Version is the protocol version, "1.1" for the message service.
+	// Version is the protocol version: "1.1" for the message service, "1.0"
+	// (or empty) for the authorization notify.
 	Version string `json:"version,omitempty"`
 	// Charset is the charset Alipay signed with, e.g. "UTF-8".
 	Charset string `json:"charset,omitempty"`
@@ -145,13 +210,17 @@ type Notification struct {
 	// BizContent stays the Base64 ciphertext.
 	EncryptType string `json:"encrypt_type,omitempty"`
 	// BizContent is the payload: the JSON as received, or decrypted from
-	// the AES ciphertext (which Params keeps).
+	// the AES ciphertext (which Params keeps). In the authorization notify
+	// the tokens and the app_auth_code are replaced by "[redacted]", here
+	// and in Params, so that printing a Notification never shows them:
+	// [Notification.AppAuthNotify] gives them as [Secret]s.
 	BizContent string `json:"biz_content"`
 	// Params holds every verified parameter (all but sign and sign_type),
 	// including the ones above and any this version does not model.
 	Params map[string]string `json:"params,omitempty"`
 
-	decrypted bool // BizContent was decrypted from the AES ciphertext
+	decrypted bool   // BizContent was decrypted from the AES ciphertext
+	secretBiz Secret // the authorization notify's biz_content before redaction (a Secret: fmt never shows it)
 }
 
 // AppAPIFieldChanged is the payload of the alipay.open.app.api.field.changed
@@ -169,11 +238,29 @@ type AppAPIFieldChanged struct {
 // than UTF-8, or when it is not exactly one JSON object; the raw text stays
 // in [Notification.BizContent].
 func (n *Notification) AppAPIFieldChanged() (*AppAPIFieldChanged, error) {
+	biz, err := n.bizObject(methodAppAPIFieldChanged, "")
+	if err != nil {
+		return nil, err
+	}
+	var ev AppAPIFieldChanged
+	if err := json.Unmarshal(biz, &ev.AuthFieldDTO); err != nil {
+		return nil, fmt.Errorf("alipay: notification %s: biz_content: %w", n.NotifyID, err)
+	}
+	return &ev, nil
+}
+
+// bizObject returns the biz_content of n, checked to be one JSON object in
+// UTF-8, when n is the message msgMethod or, with msgMethod "", the notify
+// of notifyType.
+func (n *Notification) bizObject(msgMethod, notifyType string) ([]byte, error) {
 	if n == nil {
 		return nil, errors.New("alipay: nil notification")
 	}
-	if n.MsgMethod != methodAppAPIFieldChanged {
-		return nil, fmt.Errorf("alipay: notification %s: msg_method is %q, not %s", n.NotifyID, n.MsgMethod, methodAppAPIFieldChanged)
+	switch {
+	case msgMethod != "" && n.MsgMethod != msgMethod:
+		return nil, fmt.Errorf("alipay: notification %s: msg_method is %q, not %s", n.NotifyID, n.MsgMethod, msgMethod)
+	case msgMethod == "" && (n.MsgMethod != "" || n.NotifyType != notifyType):
+		return nil, fmt.Errorf("alipay: notification %s: not the %s notify", n.NotifyID, notifyType)
 	}
 	if n.EncryptType != "" && !n.decrypted {
 		return nil, fmt.Errorf("alipay: notification %s: biz_content is encrypted (%s) and no matching key is configured (WithAESKey)", n.NotifyID, n.EncryptType)
@@ -181,14 +268,14 @@ func (n *Notification) AppAPIFieldChanged() (*AppAPIFieldChanged, error) {
 	if cs := strings.ToUpper(n.Charset); cs != "" && cs != "UTF-8" && cs != "UTF8" {
 		return nil, fmt.Errorf("alipay: notification %s: charset %q is not supported: decode BizContent yourself", n.NotifyID, n.Charset)
 	}
-	if kind := jsonKind(n.BizContent); kind != "object" {
+	biz := n.BizContent
+	if !n.secretBiz.IsZero() {
+		biz = n.secretBiz.Reveal()
+	}
+	if kind := jsonKind(biz); kind != "object" {
 		return nil, fmt.Errorf("alipay: notification %s: biz_content is %s, not one JSON object", n.NotifyID, kind)
 	}
-	var ev AppAPIFieldChanged
-	if err := json.Unmarshal([]byte(n.BizContent), &ev.AuthFieldDTO); err != nil {
-		return nil, fmt.Errorf("alipay: notification %s: biz_content: %w", n.NotifyID, err)
-	}
-	return &ev, nil
+	return []byte(biz), nil
 }
 
 // jsonKind names what s holds: "object", "array", another JSON kind, or
@@ -207,170 +294,4 @@ func jsonKind(s string) string {
 	default:
 		return "a JSON scalar"
 	}
-}
-
-// VerifyNotification verifies one message-service notification and returns
-// it. params must be the request's parameters after exactly one form
-// decoding, the body merged with the URL query, as [net/http.Request.ParseForm]
-// leaves them in r.Form; never decode values again.
-//
-// The checks run in this order, and the first that fails gives a
-// [*VerifyError] (unwrapping to [ErrSignature]) with this Step:
-//
-//   - "duplicate_param": a parameter appears more than once;
-//   - "missing_sign": sign is absent or empty;
-//   - "sign_type_mismatch": sign_type is present and not RSA2: the algorithm
-//     comes from the configuration, never from the message;
-//   - "malformed_sign": sign is not strict standard Base64 (a '+' that became
-//     a space on the way is refused, not repaired);
-//   - "bad_signature": the V1 content (every parameter but sign and
-//     sign_type, sorted by key, k=v joined by '&', empty values kept) does
-//     not verify with SHA256withRSA under the Alipay public key;
-//   - "app_id_mismatch": app_id is neither the client's nor one of
-//     [WithNotifyAppIDs];
-//   - "missing_field": notify_id, msg_method or utc_timestamp is absent or
-//     empty (trade notifications of the old 1.0 protocol end here);
-//   - "ambiguous_field": the V1 content could be read as other parameters,
-//     as when a signed message is re-sent with "notify_id=<id>&notify_type=…"
-//     folded into one value to pass under a new notify_id. Refused: a
-//     parameter name that is empty or holds '&', '=' or a control
-//     character; a protocol field (notify_id, notify_type, notify_time,
-//     utc_timestamp, app_id, auth_app_id, msg_method, msg_type, msg_app_id,
-//     version, charset, sign_type, encrypt_type) holding '&', '=', a control
-//     character or a non-ASCII byte; a biz_content that is neither empty
-//     nor exactly one JSON value (nor, with encrypt_type, Base64); '&' in
-//     any other value. Business text inside biz_content's JSON may hold
-//     '&', '=' and '%';
-//   - "bad_notify_id": notify_id is not 1 to 64 ASCII letters and digits
-//     (Alipay's are 32 to 35: digits, or hex for trade notifications);
-//   - "bad_timestamp": utc_timestamp is not 13 digits of Unix milliseconds;
-//   - "stale_timestamp": utc_timestamp lies outside the window of
-//     [WithNotifyMaxAge] (or more than 5 minutes ahead of the client's clock).
-//
-// The error's Content is the V1 content (at most 512 bytes); no error holds
-// the signature. Options other than WithNotifyAppIDs and WithNotifyMaxAge
-// are ignored here. VerifyNotification does not deduplicate: see
-// [Client.NotifyHandler].
-func (c *Client) VerifyNotification(params url.Values, opts ...NotifyOption) (*Notification, error) {
-	cfg, err := newNotifyConfig(opts)
-	if err != nil {
-		return nil, err
-	}
-	return c.verifyNotification(params, &cfg)
-}
-
-// verifyNotification applies the decision order of VerifyNotification.
-func (c *Client) verifyNotification(params url.Values, cfg *notifyConfig) (*Notification, error) {
-	flat := make(map[string]string, len(params))
-	for k, vs := range params {
-		switch len(vs) {
-		case 0: // not received
-		case 1:
-			flat[k] = vs[0]
-		default:
-			return nil, &VerifyError{Method: logMethod(params.Get("msg_method")), Step: "duplicate_param"}
-		}
-	}
-	method := logMethod(flat["msg_method"])
-	content := v1Content(flat)
-	fail := func(step string) error {
-		return &VerifyError{Method: method, Step: step, Content: c.snippet(content)}
-	}
-	sign := flat["sign"]
-	if sign == "" {
-		return nil, fail("missing_sign")
-	}
-	if st, ok := flat["sign_type"]; ok && st != signTypeRSA2 {
-		return nil, fail("sign_type_mismatch")
-	}
-	sig, ok := decodeSign(sign)
-	if !ok {
-		return nil, fail("malformed_sign")
-	}
-	if !c.verifyNotifyContent(content, sig) {
-		return nil, fail("bad_signature")
-	}
-	// Verified from here on: every value below is Alipay's.
-	delete(flat, "sign")
-	delete(flat, "sign_type")
-	appID := flat["app_id"]
-	if appID != c.core.appID && !cfg.appIDs[appID] {
-		return nil, fail("app_id_mismatch")
-	}
-	if flat["notify_id"] == "" || flat["msg_method"] == "" || flat["utc_timestamp"] == "" {
-		return nil, fail("missing_field")
-	}
-	if !unambiguousSplit(flat) {
-		return nil, fail("ambiguous_field")
-	}
-	if !validNotifyID(flat["notify_id"]) {
-		return nil, fail("bad_notify_id")
-	}
-	ts, ok := parseUTCTimestamp(flat["utc_timestamp"])
-	if !ok {
-		return nil, fail("bad_timestamp")
-	}
-	now := c.core.now()
-	if now.Sub(ts) > cfg.maxAge || ts.Sub(now) > notifyClockSkew {
-		return nil, fail("stale_timestamp")
-	}
-	biz, decrypted := flat["biz_content"], false
-	if strings.EqualFold(flat["encrypt_type"], "AES") && c.core.hasAES() {
-		plain, err := aescbc.DecryptBase64([]byte(c.core.aesKey), biz)
-		if err != nil {
-			return nil, fail("decrypt")
-		}
-		biz, decrypted = string(plain), true
-	}
-	return &Notification{
-		NotifyID:     flat["notify_id"],
-		UTCTimestamp: ts,
-		MsgMethod:    flat["msg_method"],
-		AppID:        appID,
-		MsgType:      flat["msg_type"],
-		MsgAppID:     flat["msg_app_id"],
-		Version:      flat["version"],
-		Charset:      flat["charset"],
-		EncryptType:  flat["encrypt_type"],
-		BizContent:   biz,
-		Params:       flat,
-		decrypted:    decrypted,
-	}, nil
-}
-
-// verifyNotifyContent reports whether sig is a valid RSA2 signature of
-// content under one of the Alipay keys a notification may be signed with.
-func (c *Client) verifyNotifyContent(content []byte, sig []byte) bool {
-	for _, key := range c.core.notifyKeys() {
-		if key != nil && verifyRSA2(key, content, sig) {
-			return true
-		}
-	}
-	return false
-}
-
-// v1Content builds the V1 string: every parameter but
-// sign and sign_type, sorted by key in byte order, k=v joined by '&', values
-// as received and empty values kept.
-func v1Content(flat map[string]string) []byte {
-	keys := make([]string, 0, len(flat))
-	n := 0
-	for k, v := range flat {
-		if k == "sign" || k == "sign_type" {
-			continue
-		}
-		keys = append(keys, k)
-		n += len(k) + len(v) + 2
-	}
-	sort.Strings(keys)
-	buf := make([]byte, 0, n)
-	for i, k := range keys {
-		if i > 0 {
-			buf = append(buf, '&')
-		}
-		buf = append(buf, k...)
-		buf = append(buf, '=')
-		buf = append(buf, flat[k]...)
-	}
-	return buf
 }

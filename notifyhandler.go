@@ -68,10 +68,16 @@ func WithNotifyLease(d time.Duration) NotifyOption {
 }
 
 // NotifyHandler returns the http.Handler of the app gateway (应用网关): it
-// receives Alipay's message-service notifications, verifies each one with
+// receives Alipay's notifications, verifies each one with
 // [Client.VerifyNotification], and calls fn with every verified message,
-// whatever its msg_method (decode field.changed with
-// [Notification.AppAPIFieldChanged]).
+// whatever its msg_method or notify_type (decode field.changed with
+// [Notification.AppAPIFieldChanged], the authorization events with
+// [Notification.AppAuthNotify], [Notification.AuthAppAuthCancelled] and
+// [Notification.AuthUserAuthCancelled]). It is
+// [Client.NewNotifyHandler] with NotifyRoutes{Other: fn}, except that a
+// configuration error is not returned: prefer NewNotifyHandler, which
+// reports it when the handler is built, dispatches typed events and keeps
+// the registry current.
 //
 // Requests: only POST (else 405) with an application/x-www-form-urlencoded
 // body (else 415) of at most [WithNotifyMaxBytes] (else 413). The form is
@@ -119,29 +125,34 @@ func WithNotifyLease(d time.Duration) NotifyOption {
 //
 // fn gets the request's ctx, cancelled when the lease ends. Rejections are
 // logged at Warn through the client's logger with the reason, notify_id and
-// msg_method; never the form, the content or the signature. An invalid
-// option or a nil fn makes every request fail with 500 and an Error log.
+// msg_method (or notify_type); never the form, the content or the
+// signature. An invalid option or a nil fn makes every request fail with
+// 500 and an Error log.
 func (c *Client) NotifyHandler(fn func(ctx context.Context, n *Notification) error, opts ...NotifyOption) http.Handler {
-	cfg, err := newNotifyConfig(opts)
-	if err == nil && fn == nil {
-		err = errors.New("alipay: NotifyHandler: nil function")
+	if fn == nil {
+		return c.misconfigured(errors.New("alipay: NotifyHandler: nil function"))
 	}
-	if err == nil && cfg.store == nil {
-		cfg.store = NewMemoryDedupeStore(0)
-	}
-	h := &notifyHandler{c: c, cfg: cfg, fn: fn, err: err}
+	h, err := c.NewNotifyHandler(NotifyRoutes{Other: fn}, opts...)
 	if err != nil {
-		c.core.logger.LogAttrs(context.Background(), slog.LevelError, "alipay: notification handler misconfigured", slog.String("error", err.Error()))
+		return c.misconfigured(err)
 	}
 	return h
 }
 
-// notifyHandler is the http.Handler of NotifyHandler.
+// misconfigured logs err and returns a handler failing every request
+// with it.
+func (c *Client) misconfigured(err error) http.Handler {
+	c.core.logger.LogAttrs(context.Background(), slog.LevelError, "alipay: notification handler misconfigured", slog.String("error", err.Error()))
+	return &notifyHandler{c: c, err: err}
+}
+
+// notifyHandler is the http.Handler of NewNotifyHandler and NotifyHandler.
 type notifyHandler struct {
-	c   *Client
-	cfg notifyConfig
-	fn  func(ctx context.Context, n *Notification) error
-	err error // configuration error: every request fails
+	c       *Client // verifies; may hold no private key (NotifyVerifier)
+	confirm *Client // confirms cancellations; nil when it cannot
+	cfg     notifyConfig
+	routes  NotifyRoutes
+	err     error // configuration error of NotifyHandler: every request fails
 }
 
 // ServeHTTP implements http.Handler.
@@ -161,15 +172,17 @@ func (h *notifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reply(ctx, w, status, ackFail)
 		return
 	}
-	n, err := h.c.verifyNotification(params, &h.cfg)
+	n, err := h.c.verifyNotification(ctx, params, &h.cfg)
 	if err != nil {
+		attrs := []slog.Attr{slog.String("notify_id", logNotifyID(params.Get("notify_id"))),
+			slog.String("msg_method", logKind(params.Get("msg_method"), params.Get("notify_type")))}
 		var ve *VerifyError
-		step := "invalid"
-		if errors.As(err, &ve) {
-			step = ve.Step
+		if !errors.As(err, &ve) { // the app id lookup failed: Alipay retries
+			h.log(ctx, slog.LevelError, "alipay: notification app id lookup failed", append(attrs, slog.String("error", err.Error()))...)
+			h.reply(ctx, w, http.StatusServiceUnavailable, ackFail)
+			return
 		}
-		h.log(ctx, slog.LevelWarn, "alipay: notification rejected", slog.String("reason", step),
-			slog.String("notify_id", logNotifyID(params.Get("notify_id"))), slog.String("msg_method", logMethod(params.Get("msg_method"))))
+		h.log(ctx, slog.LevelWarn, "alipay: notification rejected", append([]slog.Attr{slog.String("reason", ve.Step)}, attrs...)...)
 		h.reply(ctx, w, http.StatusBadRequest, ackFail)
 		return
 	}
@@ -215,7 +228,7 @@ func (h *notifyHandler) readForm(w http.ResponseWriter, r *http.Request) (url.Va
 // process deduplicates n and runs fn under a claim; it returns the HTTP
 // status and the acknowledgement to send.
 func (h *notifyHandler) process(ctx context.Context, n *Notification) (int, string) {
-	attrs := []slog.Attr{slog.String("notify_id", logNotifyID(n.NotifyID)), slog.String("msg_method", logMethod(n.MsgMethod))}
+	attrs := []slog.Attr{slog.String("notify_id", logNotifyID(n.NotifyID)), slog.String("msg_method", logKind(n.MsgMethod, n.NotifyType))}
 	store := h.cfg.store
 	claimCtx, cancel := context.WithTimeout(ctx, storeCallTimeout)
 	state, token, err := store.Claim(claimCtx, n.NotifyID, h.cfg.lease)
@@ -271,7 +284,7 @@ func (h *notifyHandler) call(ctx context.Context, n *Notification, attrs []slog.
 			err = errors.New("alipay: notification function panicked")
 		}
 	}()
-	if err := h.fn(fctx, n); err != nil {
+	if err := h.dispatch(fctx, n); err != nil {
 		h.log(ctx, slog.LevelWarn, "alipay: notification function failed; Alipay will retry",
 			append(attrs, slog.String("error", truncate(err.Error(), maxErrorSnippet)))...)
 		return err

@@ -37,7 +37,19 @@
 //     store) refreshing one merchant concurrently make one refresh call
 //     and all get the one new token, which the store holds;
 //   - a refresh lease left by a dead process is taken over once it
-//     expired; a dead refresh token marks the merchant.
+//     expired; a dead refresh token marks the merchant;
+//
+// and, with the notification handler of [alipay.Client.NewNotifyHandler]
+// on one store and the effects read through the other:
+//
+//   - a signed authorization notify stores the merchant's token (a replay
+//     changes nothing) and the token works;
+//   - alipay.open.auth.appauth.cancelled marks the merchant cancelled only
+//     once the token query confirms it, keeping token and history, and
+//     ForMerchant then refuses it; an unknown merchant's is acknowledged;
+//   - a merchant added to the store while the handler runs is accepted;
+//   - [alipay.MerchantAESKeys] over the store decrypts open data with the
+//     current and with the previous key.
 //
 // Waits poll for up to 10 s. The cases run in parallel and take a few
 // seconds.
@@ -106,5 +118,9 @@ func runAll(t *testing.T, newStores func(t *testing.T) (a, b alipay.MerchantStor
 	t.Run("Client", func(t *testing.T) {
 		gw := newGateway(t)
 		run(t, clientCases(gw))
+	})
+	t.Run("Events", func(t *testing.T) {
+		gw := newGateway(t)
+		run(t, eventCases(gw))
 	})
 }

@@ -5,11 +5,18 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/isvkit/alipay"
+	"github.com/isvkit/alipay/alipaytest"
 	"github.com/isvkit/alipay/merchanttest"
 	"github.com/isvkit/alipay/redisstore"
 	"github.com/redis/go-redis/v9"
@@ -223,4 +230,68 @@ func TestNewMerchantStoreRefuses(t *testing.T) {
 	_, err = zero.Get(context.Background(), "2021004000000002")
 	assert.Error(t, err)
 	assert.Error(t, zero.Put(context.Background(), &alipay.Merchant{}))
+}
+
+// TestMerchantAuthNotifyReplicas: two replicas (two clients, two Redis
+// connections) share the dedupe keys and the sealed registry; one
+// authorization notify delivered to both at once is processed once, its
+// token is stored sealed before "success", and later deliveries are
+// acknowledged without processing.
+func TestMerchantAuthNotifyReplicas(t *testing.T) {
+	gw, err := alipaytest.NewServer() // signs the notify as Alipay would
+	require.NoError(t, err)
+	t.Cleanup(gw.Close)
+	sealing := newKey(t)
+	c1, c2 := redisClient(t), redisClient(t)
+	merchants, notifies := uniquePrefix(t, c1), uniquePrefix(t, c1)
+	var calls atomic.Int32
+	var srvs []*httptest.Server
+	for _, rdb := range []*redis.Client{c1, c2} {
+		isv, err := gw.NewClient()
+		require.NoError(t, err)
+		store := newMerchantStore(t, rdb, redisstore.WithMerchantPrefix(merchants), redisstore.WithSealingKey("k1", sealing))
+		h, err := isv.NewNotifyHandler(alipay.NotifyRoutes{AppAuthNotify: func(context.Context, *alipay.Notification, *alipay.AppAuthNotify) error {
+			calls.Add(1)
+			time.Sleep(50 * time.Millisecond) // let the deliveries overlap
+			return nil
+		}}, alipay.WithNotifyMerchantStore(store), alipay.WithDedupeStore(redisstore.New(rdb, redisstore.WithPrefix(notifies))))
+		require.NoError(t, err)
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		srvs = append(srvs, srv)
+	}
+	const token, merchant = "202405BBredisNotifyToken000001", "2021004000000002"
+	now := time.Now()
+	body := gw.SignNotification(url.Values{
+		"notify_id": {"2024052000222205656083451410599731"}, "notify_type": {"open_app_auth_notify"},
+		"notify_time": {now.In(time.FixedZone("UTC+8", 8*3600)).Format(time.DateTime)}, "charset": {"UTF-8"},
+		"version": {"1.0"}, "app_id": {gw.AppID()}, "auth_app_id": {merchant},
+		"biz_content": {`{"detail":{"app_auth_token":"` + token + `","app_refresh_token":"` + token + `R","auth_app_id":"` + merchant +
+			`","user_id":"2088000000000001","auth_time":` + strconv.FormatInt(now.UnixMilli(), 10) + `,"app_auth_code":"c1"},"error":{}}`},
+	}).Encode()
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Post(srvs[i%2].URL, "application/x-www-form-urlencoded", strings.NewReader(body))
+			if assert.NoError(t, err) {
+				resp.Body.Close()
+				assert.Contains(t, []int{http.StatusOK, http.StatusConflict}, resp.StatusCode)
+			}
+		}()
+	}
+	wg.Wait()
+	resp, err := http.Post(srvs[1].URL, "application/x-www-form-urlencoded", strings.NewReader(body))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "a later delivery is acknowledged")
+	assert.Equal(t, int32(1), calls.Load(), "processed once across replicas")
+
+	m, err := newMerchantStore(t, c2, redisstore.WithMerchantPrefix(merchants), redisstore.WithSealingKey("k1", sealing)).
+		Get(context.Background(), merchant)
+	require.NoError(t, err)
+	assert.Equal(t, token, m.AppAuthToken.Reveal())
+	assert.EqualValues(t, 1, m.Version)
+	assert.NotContains(t, dumpPrefix(t, c1, merchants), token, "sealed at rest")
 }

@@ -1,7 +1,12 @@
 // Command notify is an app gateway (应用网关) that receives Alipay's
-// message-service notifications, verifies them, and prints each verified one
-// as a JSON line on stdout; alipay.open.app.api.field.changed messages also
-// carry their decoded payload under "field_changed".
+// notifications, verifies them, and prints each verified one as a JSON line
+// on stdout; the messages it knows also carry their decoded payload:
+// alipay.open.app.api.field.changed under "field_changed", the
+// authorization notify (open_app_auth_notify) under "app_auth" (its tokens
+// and code printed as "[redacted]"), alipay.open.auth.appauth.cancelled
+// under "app_auth_cancelled" and alipay.open.auth.userauth.cancelled under
+// "user_auth_cancelled". It holds no app private key: verifying needs only
+// the app id and Alipay's public key.
 //
 //	go run ./examples/notify
 //
@@ -11,8 +16,6 @@
 //	ALIPAY_APP_ID               the app id the messages are addressed to
 //	ALIPAY_PUBLIC_KEY           Alipay public key (PEM or Base64), or
 //	ALIPAY_PUBLIC_KEY_FILE      a file holding it
-//	ALIPAY_APP_PRIVATE_KEY      app private key (PEM or Base64), or
-//	ALIPAY_APP_PRIVATE_KEY_FILE a file holding it (optional, see below)
 //	ALIPAY_NOTIFY_REDIS_ADDR    Redis host:port shared by every replica for
 //	                            notify_id dedupe (optional; default in memory)
 //	ALIPAY_NOTIFY_REDIS_PASSWORD its password (optional)
@@ -26,11 +29,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -78,7 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return exitProblem
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	c, err := newClient(getenv, logger)
+	v, err := newVerifier(getenv, logger)
 	if err != nil {
 		fmt.Fprintln(stderr, "notify:", err)
 		return exitProblem
@@ -95,8 +94,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	notifyOpts, closeStore := dedupeOptions(ctx, getenv, logger)
 	defer closeStore()
 	p := &printer{w: json.NewEncoder(stdout), log: logger}
+	h, err := v.NewNotifyHandler(alipay.NotifyRoutes{Other: p.print}, notifyOpts...)
+	if err != nil {
+		fmt.Fprintln(stderr, "notify:", err)
+		return exitProblem
+	}
 	srv := &http.Server{
-		Handler: c.NotifyHandler(p.print, notifyOpts...),
+		Handler: h,
 		// The handler cannot bound how slowly a request arrives: without
 		// these, a client trickling bytes holds a connection forever.
 		ReadHeaderTimeout: 10 * time.Second,
@@ -127,11 +131,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return exitOK
 }
 
-// newClient builds the verifying client. alipay.NewClient insists on an app
-// private key because the same client also signs gateway calls, but a
-// notification receiver never signs anything: when no app key is configured
-// an ephemeral RSA-2048 key is generated, used for nothing, and forgotten.
-func newClient(getenv func(string) string, logger *slog.Logger) (*alipay.Client, error) {
+// newVerifier builds the verifier from the app id and Alipay's public key:
+// a notification receiver signs nothing, so it needs no app private key
+// (ALIPAY_APP_PRIVATE_KEY… is not read).
+func newVerifier(getenv func(string) string, logger *slog.Logger) (*alipay.NotifyVerifier, error) {
 	appID := getenv("ALIPAY_APP_ID")
 	if appID == "" {
 		return nil, errors.New("ALIPAY_APP_ID is not set")
@@ -140,19 +143,7 @@ func newClient(getenv func(string) string, logger *slog.Logger) (*alipay.Client,
 	if err != nil {
 		return nil, err
 	}
-	key, err := envconfig.KeyOption(getenv, "ALIPAY_APP_PRIVATE_KEY", alipay.WithPrivateKey, alipay.WithPrivateKeyFile)
-	if err != nil {
-		k, gerr := rsa.GenerateKey(rand.Reader, 2048)
-		if gerr != nil {
-			return nil, fmt.Errorf("generating the ephemeral app key: %w", gerr)
-		}
-		der, merr := x509.MarshalPKCS8PrivateKey(k)
-		if merr != nil {
-			return nil, fmt.Errorf("encoding the ephemeral app key: %w", merr)
-		}
-		key = alipay.WithPrivateKey(pemBlock(der))
-	}
-	return alipay.NewClient(appID, pub, key, alipay.WithLogger(logger))
+	return alipay.NewNotifyVerifier(appID, pub, alipay.WithLogger(logger))
 }
 
 // printer writes one JSON line per verified notification.
@@ -162,31 +153,36 @@ type printer struct {
 	log *slog.Logger
 }
 
-// line is what is printed: the notification, plus the decoded field.changed
-// payload when there is one.
+// line is what is printed: the notification, plus the decoded payload of
+// the messages this command knows.
 type line struct {
 	*alipay.Notification
-	FieldChanged *alipay.AppAPIFieldChanged `json:"field_changed,omitempty"`
+	FieldChanged      *alipay.AppAPIFieldChanged    `json:"field_changed,omitempty"`
+	AppAuth           *alipay.AppAuthNotify         `json:"app_auth,omitempty"`
+	AppAuthCancelled  *alipay.AuthAppAuthCancelled  `json:"app_auth_cancelled,omitempty"`
+	UserAuthCancelled *alipay.AuthUserAuthCancelled `json:"user_auth_cancelled,omitempty"`
 }
 
 // print is the handler's function. A write failure is returned, so the
-// handler answers "fail" and Alipay delivers the message again.
+// handler answers "fail" and Alipay delivers the message again. A payload
+// that does not decode is printed raw and logged: retrying cannot fix it.
 func (p *printer) print(ctx context.Context, n *alipay.Notification) error {
 	out := line{Notification: n}
-	if n.MsgMethod == "alipay.open.app.api.field.changed" {
-		ev, err := n.AppAPIFieldChanged()
-		if err != nil {
-			// Retrying cannot fix a payload: print it raw and log why.
-			p.log.WarnContext(ctx, "field.changed payload not decoded", "notify_id", n.NotifyID, "error", err)
-		}
-		out.FieldChanged = ev
+	var err error
+	switch {
+	case n.NotifyType == "open_app_auth_notify":
+		out.AppAuth, err = n.AppAuthNotify()
+	case n.MsgMethod == "alipay.open.app.api.field.changed":
+		out.FieldChanged, err = n.AppAPIFieldChanged()
+	case n.MsgMethod == "alipay.open.auth.appauth.cancelled":
+		out.AppAuthCancelled, err = n.AuthAppAuthCancelled()
+	case n.MsgMethod == "alipay.open.auth.userauth.cancelled":
+		out.UserAuthCancelled, err = n.AuthUserAuthCancelled()
+	}
+	if err != nil {
+		p.log.WarnContext(ctx, "payload not decoded", "notify_id", n.NotifyID, "error", err)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.w.Encode(out)
-}
-
-// pemBlock wraps PKCS#8 DER in PEM armour, as WithPrivateKey expects.
-func pemBlock(der []byte) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 }

@@ -53,10 +53,9 @@ func env(m map[string]string) func(string) string { return func(k string) string
 
 func baseEnv() map[string]string {
 	return map[string]string{
-		"ALIPAY_NOTIFY_ADDR":          "127.0.0.1:0",
-		"ALIPAY_APP_ID":               appID,
-		"ALIPAY_PUBLIC_KEY_FILE":      keys + "alipay_test_public.pem",
-		"ALIPAY_APP_PRIVATE_KEY_FILE": keys + "app_private_pkcs8.pem",
+		"ALIPAY_NOTIFY_ADDR":     "127.0.0.1:0",
+		"ALIPAY_APP_ID":          appID,
+		"ALIPAY_PUBLIC_KEY_FILE": keys + "alipay_test_public.pem",
 	}
 }
 
@@ -103,10 +102,10 @@ func start(t *testing.T, vars map[string]string) *started {
 }
 
 // signedBody returns a field.changed message sent now, signed with the test
-// Alipay key (V1 content: all but sign and sign_type, sorted, empties kept).
+// Alipay key.
 func signedBody(t *testing.T, notifyID string) string {
 	t.Helper()
-	p := map[string]string{
+	return signParams(t, map[string]string{
 		"notify_id":     notifyID,
 		"utc_timestamp": strconv.FormatInt(time.Now().UnixMilli(), 10),
 		"msg_method":    "alipay.open.app.api.field.changed",
@@ -114,7 +113,13 @@ func signedBody(t *testing.T, notifyID string) string {
 		"version":       "1.1",
 		"charset":       "UTF-8",
 		"biz_content":   `{"user_app_id":"2021004000000002","api_name":"getPhoneNumber","field_name":"mobile","package_code":"20180927110154092444","status":"AGREE"}`,
-	}
+	})
+}
+
+// signParams signs p as Alipay does (V1 content: all but sign and
+// sign_type, sorted, empties kept) and returns the form body.
+func signParams(t *testing.T, p map[string]string) string {
+	t.Helper()
 	names := make([]string, 0, len(p))
 	for k := range p {
 		names = append(names, k)
@@ -183,10 +188,48 @@ func TestRunPrintsVerifiedNotifications(t *testing.T) {
 	assert.Equal(t, exitOK, s.stop())
 }
 
-func TestRunEphemeralAppKey(t *testing.T) {
+// TestRunPrintsAuthorizationNotify: the authorization notify is verified
+// and printed with its payload, its token and code redacted.
+func TestRunPrintsAuthorizationNotify(t *testing.T) {
+	t.Parallel()
+	s := start(t, baseEnv())
+	const token, code = "202405BBexampleAppAuthToken0001", "aae0477c3c014c44b11b240fbebbbX09"
+	body := signParams(t, map[string]string{
+		"notify_id": "2024052000222205656083451410597730", "notify_type": "open_app_auth_notify",
+		"notify_time": time.Now().In(time.FixedZone("UTC+8", 8*3600)).Format(time.DateTime),
+		"charset":     "UTF-8", "version": "1.0", "app_id": appID, "auth_app_id": "2021004000000002",
+		"biz_content": `{"notify_context":{"trigger":"mrchiscore"},"detail":{"app_auth_token":"` + token +
+			`","auth_app_id":"2021004000000002","app_id":"` + appID + `","auth_time":1716182055000,"app_auth_code":"` + code + `"},"error":{}}`,
+	})
+	status, ack := postForm(t, s.addr, body)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, "success", ack)
+	out := s.stdout.String()
+	var got struct {
+		NotifyType string `json:"notify_type"`
+		AppAuth    struct {
+			Token struct {
+				AuthAppID    string `json:"auth_app_id"`
+				AppAuthToken string `json:"app_auth_token"`
+			} `json:"token"`
+			Trigger string `json:"trigger"`
+		} `json:"app_auth"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(strings.TrimSpace(out)), &got))
+	assert.Equal(t, "open_app_auth_notify", got.NotifyType)
+	assert.Equal(t, "2021004000000002", got.AppAuth.Token.AuthAppID)
+	assert.Equal(t, "[redacted]", got.AppAuth.Token.AppAuthToken)
+	assert.Equal(t, "mrchiscore", got.AppAuth.Trigger)
+	assert.NotContains(t, out, token)
+	assert.NotContains(t, out, code)
+	assert.Equal(t, exitOK, s.stop())
+}
+
+// TestRunWithoutAppKey: the command needs no app private key, in either
+// form of the Alipay public key.
+func TestRunWithoutAppKey(t *testing.T) {
 	t.Parallel()
 	vars := baseEnv()
-	delete(vars, "ALIPAY_APP_PRIVATE_KEY_FILE")
 	pub, err := os.ReadFile(keys + "alipay_test_public.pem")
 	require.NoError(t, err)
 	delete(vars, "ALIPAY_PUBLIC_KEY_FILE")

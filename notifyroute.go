@@ -1,0 +1,267 @@
+package alipay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+)
+
+// NotifyRoutes are the functions the handler of [Client.NewNotifyHandler]
+// hands each verified, deduplicated notification to, by its kind. The
+// handler dispatches on notify_type first (the authorization notify has no
+// msg_method), then on msg_method. A notification whose typed function is
+// nil goes to Other; with Other nil too it is acknowledged and dropped
+// (after the registry's work, see [WithNotifyMerchantStore]). Each function
+// gets the ctx of the delivery, cancelled when the claim's lease ends; its
+// nil answers "success", its error (or panic) answers "fail" and Alipay
+// delivers the message again. A payload the handler cannot decode for a
+// typed function answers "fail" too, and is logged.
+type NotifyRoutes struct {
+	// AppAuthNotify receives the authorization notify (notify_type
+	// open_app_auth_notify), after the registry stored its token.
+	AppAuthNotify func(ctx context.Context, n *Notification, ev *AppAuthNotify) error
+	// AuthAppAuthCancelled receives alipay.open.auth.appauth.cancelled,
+	// after the registry marked the merchant (when confirmed).
+	AuthAppAuthCancelled func(ctx context.Context, n *Notification, ev *AuthAppAuthCancelled) error
+	// AuthUserAuthCancelled receives alipay.open.auth.userauth.cancelled.
+	AuthUserAuthCancelled func(ctx context.Context, n *Notification, ev *AuthUserAuthCancelled) error
+	// AppAPIFieldChanged receives alipay.open.app.api.field.changed.
+	AppAPIFieldChanged func(ctx context.Context, n *Notification, ev *AppAPIFieldChanged) error
+	// Other receives every other verified notification, raw.
+	Other func(ctx context.Context, n *Notification) error
+}
+
+// empty reports whether no function is set.
+func (r *NotifyRoutes) empty() bool {
+	return r.AppAuthNotify == nil && r.AuthAppAuthCancelled == nil && r.AuthUserAuthCancelled == nil &&
+		r.AppAPIFieldChanged == nil && r.Other == nil
+}
+
+// NewNotifyHandler returns the http.Handler of the app gateway (应用网关).
+// It receives Alipay's notifications: the authorization notify and the
+// messages of the message service (alipay.open.auth.appauth.cancelled,
+// alipay.open.auth.userauth.cancelled, alipay.open.app.api.field.changed
+// and any other subscribed one); it verifies each one as
+// [Client.VerifyNotification] does (V1, RSA2 from the configuration),
+// deduplicates it on notify_id with owned claims, and hands it to routes
+// (see [NotifyRoutes]). Requests, acknowledgements, deduplication and
+// timeouts are as described at [Client.NotifyHandler].
+//
+// Configuration errors come back here, not as failing requests: a nil or
+// invalid option, routes without any function and without
+// [WithNotifyMerchantStore], or a [WithNotifyConfirmClient] client of
+// another app id.
+//
+// With [WithNotifyMerchantStore] the handler keeps the registry current:
+//
+//   - the authorization notify: the new token is stored with
+//     [Client.RecordAuthorization] (At = detail.auth_time, Code =
+//     detail.app_auth_code, so that a redirect bringing the code the
+//     notify spent counts as success) before "success" is answered; a
+//     store failure answers "fail", so that Alipay delivers it again. A
+//     notify without a token or an auth_app_id, or one for another ISV app
+//     (app_id or detail.app_id not the client's), stores nothing and is
+//     logged. A non-empty error member is logged at Warn and surfaced as
+//     [AppAuthNotify.HasError].
+//   - alipay.open.auth.appauth.cancelled: a merchant the registry does
+//     not know is acknowledged (and logged). For a known one, the stored
+//     token is first checked with [Client.AuthTokenAppQuery]: only a
+//     verified answer with status "invalid", or the verified sub_code
+//     AUTH_TOKEN_NOT_EXISTED, confirms the cancellation, and the merchant
+//     is then marked [MerchantCancelled] with the message's method as the
+//     reason; tokens and history stay. A query saying the token is valid
+//     (the merchant authorised again) marks nothing; a query that fails
+//     answers "fail", so that Alipay delivers the message again later.
+//     [Client.ForMerchant] then refuses the merchant with a
+//     [*MerchantStateError].
+//   - app_ids of the merchants the store holds are accepted, as the store
+//     is when each message arrives, besides [WithNotifyAppIDs] and
+//     [WithNotifyAppIDFunc].
+//
+// A handler is built once per process and serves every merchant: a
+// merchant added to the registry (or to the function's table) is accepted
+// at once, and the dedupe store stays the same.
+func (c *Client) NewNotifyHandler(routes NotifyRoutes, opts ...NotifyOption) (http.Handler, error) {
+	return newNotifyHandler(c, &Client{core: c.core}, routes, opts)
+}
+
+// newNotifyHandler builds the handler verifying with verifier and, unless
+// an option says otherwise, confirming cancellations with confirm (nil:
+// none).
+func newNotifyHandler(verifier, confirm *Client, routes NotifyRoutes, opts []NotifyOption) (*notifyHandler, error) {
+	cfg, err := newNotifyConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	if routes.empty() && cfg.merchants == nil {
+		return nil, errors.New("alipay: NewNotifyHandler: no function in NotifyRoutes and no WithNotifyMerchantStore: every notification would be dropped")
+	}
+	if cfg.confirm != nil {
+		confirm = cfg.confirm
+	}
+	if cfg.merchants != nil {
+		switch {
+		case confirm == nil:
+			return nil, errors.New("alipay: NewNotifyHandler: WithNotifyMerchantStore needs a client that can confirm a cancellation (AuthTokenAppQuery): add WithNotifyConfirmClient")
+		case confirm.core.appID != verifier.core.appID:
+			return nil, fmt.Errorf("alipay: NewNotifyHandler: WithNotifyConfirmClient: the client is app %s, the handler app %s", confirm.core.appID, verifier.core.appID)
+		}
+	}
+	if cfg.store == nil {
+		cfg.store = NewMemoryDedupeStore(0)
+	}
+	return &notifyHandler{c: verifier, confirm: confirm, cfg: cfg, routes: routes}, nil
+}
+
+// dispatch does the registry's work for n and hands it to its route.
+func (h *notifyHandler) dispatch(ctx context.Context, n *Notification) error {
+	r, store := &h.routes, h.cfg.merchants
+	switch {
+	case n.MsgMethod == "" && n.NotifyType == notifyTypeAppAuth && (r.AppAuthNotify != nil || store != nil):
+		ev, err := n.AppAuthNotify()
+		if err != nil {
+			return err
+		}
+		if err := h.recordAuthorization(ctx, n, ev); err != nil {
+			return err
+		}
+		if r.AppAuthNotify != nil {
+			return r.AppAuthNotify(ctx, n, ev)
+		}
+	case n.MsgMethod == methodAuthAppAuthCancelled && (r.AuthAppAuthCancelled != nil || store != nil):
+		ev, err := n.AuthAppAuthCancelled()
+		if err != nil {
+			return err
+		}
+		if err := h.cancelAuthorization(ctx, n, ev); err != nil {
+			return err
+		}
+		if r.AuthAppAuthCancelled != nil {
+			return r.AuthAppAuthCancelled(ctx, n, ev)
+		}
+	case n.MsgMethod == methodAuthUserAuthCancelled && r.AuthUserAuthCancelled != nil:
+		ev, err := n.AuthUserAuthCancelled()
+		if err != nil {
+			return err
+		}
+		return r.AuthUserAuthCancelled(ctx, n, ev)
+	case n.MsgMethod == methodAppAPIFieldChanged && r.AppAPIFieldChanged != nil:
+		ev, err := n.AppAPIFieldChanged()
+		if err != nil {
+			return err
+		}
+		return r.AppAPIFieldChanged(ctx, n, ev)
+	}
+	if r.Other != nil {
+		return r.Other(ctx, n)
+	}
+	return nil
+}
+
+// recordAuthorization stores the token of an authorization notify in the
+// registry, when there is one and the notify is for this ISV app.
+func (h *notifyHandler) recordAuthorization(ctx context.Context, n *Notification, ev *AppAuthNotify) error {
+	store := h.cfg.merchants
+	if store == nil {
+		return nil
+	}
+	attrs := []slog.Attr{slog.String("notify_id", n.NotifyID), slog.String("auth_app_id", ev.Token.AuthAppID)}
+	if ev.HasError() {
+		h.log(ctx, slog.LevelWarn, "alipay: authorization notify reports an error", append(attrs,
+			slog.String("error", truncate(scrubTokenMembers(string(ev.Error)), maxErrorSnippet)))...)
+	}
+	own := h.c.core.appID
+	switch {
+	case ev.Token.AppAuthToken.IsZero() || ev.Token.AuthAppID == "":
+		h.log(ctx, slog.LevelWarn, "alipay: authorization notify without a token or auth_app_id; nothing stored", attrs...)
+		return nil
+	case n.AppID != own || (ev.AppID != "" && ev.AppID != own):
+		h.log(ctx, slog.LevelWarn, "alipay: authorization notify for another app; nothing stored",
+			append(attrs, slog.String("app_id", n.AppID), slog.String("detail_app_id", logMethod(ev.AppID)))...)
+		return nil
+	}
+	at, ok := ev.AuthTime.Time()
+	if !ok {
+		at = n.UTCTimestamp // no auth_time: the notify's own time orders it
+	}
+	m, err := h.c.RecordAuthorization(ctx, store, Authorization{Token: ev.Token, At: at, Source: "notify", Code: ev.AppAuthCode.Reveal()})
+	if err != nil {
+		return fmt.Errorf("alipay: authorization notify %s: storing the token of merchant %s: %w", n.NotifyID, ev.Token.AuthAppID, err)
+	}
+	ev.Merchant = m
+	h.log(ctx, slog.LevelInfo, "alipay: merchant authorization stored", append(attrs, slog.Any("merchant", m))...)
+	return nil
+}
+
+// cancelAuthorization marks a known merchant cancelled once the gateway
+// confirms that its stored token is dead (see NewNotifyHandler).
+func (h *notifyHandler) cancelAuthorization(ctx context.Context, n *Notification, ev *AuthAppAuthCancelled) error {
+	store := h.cfg.merchants
+	if store == nil {
+		return nil
+	}
+	id := ev.AuthAppID
+	attrs := []slog.Attr{slog.String("notify_id", n.NotifyID), slog.String("auth_app_id", logMethod(id))}
+	if checkMerchantID(id) != nil {
+		h.log(ctx, slog.LevelWarn, "alipay: authorization cancelled for a malformed app id; acknowledged", attrs...)
+		return nil
+	}
+	m, err := store.Get(ctx, id)
+	switch {
+	case errors.Is(err, ErrMerchantNotFound):
+		h.log(ctx, slog.LevelInfo, "alipay: authorization cancelled for a merchant the registry does not know; acknowledged", attrs...)
+		return nil
+	case err != nil:
+		return fmt.Errorf("alipay: cancellation %s: reading merchant %s: %w", n.NotifyID, id, err)
+	case m.State == MerchantCancelled:
+		ev.Confirmed, ev.Merchant = true, m
+		return nil
+	}
+	token := m.AppAuthToken
+	if !token.IsZero() {
+		gone, err := h.confirm.tokenCancelled(ctx, token)
+		if err != nil {
+			return fmt.Errorf("alipay: cancellation %s of merchant %s not confirmed (alipay.open.auth.token.app.query failed; Alipay will deliver it again): %w", n.NotifyID, id, err)
+		}
+		if !gone {
+			ev.Merchant = m
+			h.log(ctx, slog.LevelWarn, "alipay: authorization cancelled, but the stored token is still valid; merchant not marked", attrs...)
+			return nil
+		}
+	}
+	stored, err := UpdateMerchant(ctx, store, id, func(cur *Merchant) error {
+		if cur.Version == 0 || cur.State == MerchantCancelled || !cur.AppAuthToken.Equal(token) {
+			return errUnchanged // deleted, marked already, or authorised again since the query
+		}
+		cur.setState(MerchantCancelled, methodAuthAppAuthCancelled, h.c.core.now())
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("alipay: cancellation %s: marking merchant %s: %w", n.NotifyID, id, err)
+	}
+	if stored.Version != 0 {
+		ev.Merchant = stored
+	}
+	ev.Confirmed = stored.State == MerchantCancelled
+	h.log(ctx, slog.LevelInfo, "alipay: merchant authorization cancelled", append(attrs, slog.Bool("marked", ev.Confirmed))...)
+	return nil
+}
+
+// tokenCancelled asks the gateway whether token is dead: true for a
+// verified answer whose status is "invalid" or whose sub_code is
+// AUTH_TOKEN_NOT_EXISTED; false for any other status; an error when no
+// verified answer came.
+func (c *Client) tokenCancelled(ctx context.Context, token Secret) (bool, error) {
+	res, err := c.AuthTokenAppQuery(ctx, &AuthTokenAppQueryRequest{AppAuthToken: token})
+	if err == nil {
+		return strings.EqualFold(res.Status, "invalid"), nil
+	}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.Verified && apiErr.SubCode == SubCodeAuthTokenNotExisted {
+		return true, nil
+	}
+	return false, err
+}
