@@ -2,10 +2,23 @@ package alipaytest
 
 import (
 	"net/http"
+	"runtime/debug"
 )
 
 // serveGateway answers one request on /gateway.do.
 func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
+	// A panic here is the server's own bug or a callback's that escaped
+	// its guard: record it and answer 500 rather than let net/http log it
+	// and drop the connection unexplained.
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.recordPanic("gateway handler", v, string(debug.Stack()))
+			http.Error(w, "alipaytest: recovered panic; see Server.Err", http.StatusInternalServerError)
+		}
+	}()
 	trace := randomHex(16)
 	w.Header()["trace_id"] = []string{trace} // the gateway's spelling, not canonicalised
 	if r.Method != http.MethodPost {
@@ -38,6 +51,11 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 		}
 	default:
 		a = s.process(in)
+	}
+	if f.Kind != FaultDisconnect {
+		if p := s.takeUnreported(); p != nil {
+			a = panicAnswer(method, p)
+		}
 	}
 	rec.Code, rec.SubCode = a.code, a.subCode
 	if f.Kind == FaultDisconnect {

@@ -99,7 +99,7 @@ func (s *Server) notifyLocked(m *merchant, a *Application) {
 		return
 	}
 	s.seq++
-	now := s.cfg.clock()
+	now := s.now()
 	id := now.In(cst()).Format("20060102") + randomDigits(14) + fmt.Sprintf("%012d", s.seq)
 	form := url.Values{
 		"notify_id":     {id},

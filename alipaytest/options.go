@@ -38,6 +38,12 @@ const (
 	// DefaultNotifyBackoff is the wait before the second attempt; it doubles
 	// after each failed attempt.
 	DefaultNotifyBackoff = 20 * time.Millisecond
+	// DefaultReadTimeout bounds how long the server waits for a request's
+	// headers and body ([WithReadTimeout]).
+	DefaultReadTimeout = 30 * time.Second
+	// CloseGrace is how long [Server.Close] lets requests in progress
+	// finish before it closes their connections.
+	CloseGrace = 2 * time.Second
 )
 
 // Option configures a [Server]. Options check their argument; an invalid
@@ -67,6 +73,8 @@ type config struct {
 	autoAudit      bool
 	lowerStatus    bool
 	categories     map[string]string
+	readTimeout    time.Duration
+	tb             TB
 }
 
 // WithClock replaces time.Now as the server's clock: the timestamp window is
@@ -212,6 +220,31 @@ func WithCategory(id, name string) Option {
 			return errors.New("WithCategory: empty id or name")
 		}
 		c.categories[id] = name
+		return nil
+	}
+}
+
+// WithReadTimeout bounds how long the server waits for a request's headers,
+// and for its whole body (default [DefaultReadTimeout]): a client that
+// stalls mid-body gets its connection closed instead of holding a handler.
+func WithReadTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("WithReadTimeout: %v is not positive", d)
+		}
+		c.readTimeout = d
+		return nil
+	}
+}
+
+// WithTB ties the server to a test: a panic the server recovers (see
+// [PanicError]) is logged with tb.Logf, and tb.Cleanup closes the server.
+func WithTB(tb TB) Option {
+	return func(c *config) error {
+		if tb == nil {
+			return errors.New("WithTB: nil TB")
+		}
+		c.tb = tb
 		return nil
 	}
 }

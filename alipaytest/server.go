@@ -56,6 +56,7 @@
 package alipaytest
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/hex"
@@ -63,8 +64,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"sort"
 	"sync"
 	"time"
 
@@ -104,6 +103,11 @@ type Server struct {
 	idle      chan struct{} // closed when pending drops to 0
 	timers    map[*time.Timer]struct{}
 	onDelay   func() // test hook: called when a FaultDelay wait starts
+
+	panicMu       sync.Mutex // guards the fields below; never held with s.mu taken after it
+	panics        []*PanicError
+	panicsDropped int
+	unreported    *PanicError // not yet reported through an answer
 }
 
 // NewServer starts a fake gateway on a loopback address. Without options
@@ -118,6 +122,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		clock: time.Now, window: DefaultTimestampWindow, maxBody: DefaultMaxBodyBytes,
 		apps: map[string]*rsa.PublicKey{}, notifyAttempts: DefaultNotifyAttempts,
 		notifyBackoff: DefaultNotifyBackoff, categories: defaultCategories(),
+		readTimeout: DefaultReadTimeout,
 	}
 	appPub, err := parsePublicKey([]byte(testAppPublicKeyPEM))
 	if err != nil {
@@ -155,9 +160,17 @@ func NewServer(opts ...Option) (*Server, error) {
 	mux.HandleFunc(gatewayPath, s.serveGateway)
 	// httptest.NewServer panics when it cannot listen; this shape is what
 	// httptest.NewUnstartedServer builds, with a listener opened here.
-	s.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: mux}}
+	s.srv = &httptest.Server{Listener: ln, Config: &http.Server{
+		Handler: mux,
+		// A client that stalls in its headers or body cannot hold a
+		// connection (and Close) for longer than this.
+		ReadHeaderTimeout: s.cfg.readTimeout, ReadTimeout: s.cfg.readTimeout,
+	}}
 	s.srv.Start()
 	s.URL = s.srv.URL + gatewayPath
+	if cfg.tb != nil {
+		cfg.tb.Cleanup(s.Close)
+	}
 	return s, nil
 }
 
@@ -176,7 +189,9 @@ func listenLoopback() (net.Listener, error) {
 
 // Close stops the server: pending automatic audits are dropped, slow
 // answers end, notification retries stop, and Close waits for all of them.
-// It is safe to call more than once, and on a nil *Server (what a failed
+// Requests in progress get [CloseGrace] to finish; then their connections
+// are closed, so a client that sent half a body cannot hold Close. It is
+// safe to call more than once, and on a nil *Server (what a failed
 // [NewServer] returns), where it does nothing.
 func (s *Server) Close() {
 	if s == nil {
@@ -193,6 +208,11 @@ func (s *Server) Close() {
 		s.timers = nil
 		s.mu.Unlock()
 		close(s.stop)
+		ctx, cancel := context.WithTimeout(context.Background(), CloseGrace)
+		if s.srv.Config.Shutdown(ctx) != nil {
+			s.srv.Config.Close() // cut the connections still active
+		}
+		cancel()
 		s.srv.Close()
 		s.wg.Wait()
 		s.notifyHTTP.CloseIdleConnections()
@@ -213,82 +233,6 @@ func (s *Server) NewClient(opts ...alipay.Option) (*alipay.Client, error) {
 		alipay.WithAlipayPublicKey(s.AlipayPublicKeyPEM()),
 	}
 	return alipay.NewClient(DefaultAppID, append(base, opts...)...)
-}
-
-// Request is the server's record of one POST to the gateway URL.
-type Request struct {
-	Method       string     // the method parameter as received
-	AppID        string     // the app_id parameter
-	AppAuthToken string     // the app_auth_token parameter
-	Params       url.Values // every text parameter (first value), from the URL query and the body
-	QueryKeys    []string   // names received in the URL query, sorted
-	ContentType  string     // media type of the body; "" when there was none
-	Files        []File     // file parts, in order
-	HTTPStatus   int        // 200 unless a fault or a limit said otherwise; 0 for FaultDisconnect
-	Code         string     // gateway code answered; "" when no JSON was answered
-	SubCode      string     // sub_code answered; "" on success
-	TraceID      string     // the trace_id header
-	Fault        FaultKind  // the fault applied; 0 for none
-	WriteError   string     // why the answer could not be written (the client left); "" normally
-}
-
-// Requests returns the records of every POST to the gateway URL answered
-// so far, oldest first. A request is recorded before its answer is written, so a client
-// that got an answer finds its request here.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i, r := range s.requests {
-		out[i] = r
-		out[i].Params = cloneValues(r.Params)
-		out[i].QueryKeys = append([]string(nil), r.QueryKeys...)
-		out[i].Files = append([]File(nil), r.Files...)
-	}
-	return out
-}
-
-// RequestCount returns how many requests named method were answered; an
-// empty method counts every request.
-func (s *Server) RequestCount(method string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, r := range s.requests {
-		if method == "" || r.Method == method {
-			n++
-		}
-	}
-	return n
-}
-
-// record stores a request's record and returns its index.
-func (s *Server) record(in *incoming, rec Request) int {
-	rec.Params = url.Values{}
-	for k, v := range in.params {
-		rec.Params.Set(k, v)
-	}
-	for k := range in.inQuery {
-		rec.QueryKeys = append(rec.QueryKeys, k)
-	}
-	sort.Strings(rec.QueryKeys)
-	rec.Method, rec.AppID, rec.AppAuthToken = in.get("method"), in.get("app_id"), in.get("app_auth_token")
-	rec.ContentType = in.mediaType
-	for _, f := range in.files {
-		rec.Files = append(rec.Files, f.File)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests = append(s.requests, rec)
-	return len(s.requests) - 1
-}
-
-func cloneValues(v url.Values) url.Values {
-	out := make(url.Values, len(v))
-	for k, vs := range v {
-		out[k] = append([]string(nil), vs...)
-	}
-	return out
 }
 
 // randomHex returns n random bytes in hex.

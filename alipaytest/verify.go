@@ -146,6 +146,6 @@ func (s *Server) timestampOK(ts string) bool {
 	if err != nil {
 		return false
 	}
-	d := t.Sub(s.cfg.clock())
+	d := t.Sub(s.now())
 	return d <= s.cfg.window && d >= -s.cfg.window
 }

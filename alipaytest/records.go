@@ -1,0 +1,82 @@
+package alipaytest
+
+import (
+	"net/url"
+	"sort"
+)
+
+// Request is the server's record of one POST to the gateway URL.
+type Request struct {
+	Method       string     // the method parameter as received
+	AppID        string     // the app_id parameter
+	AppAuthToken string     // the app_auth_token parameter
+	Params       url.Values // every text parameter (first value), from the URL query and the body
+	QueryKeys    []string   // names received in the URL query, sorted
+	ContentType  string     // media type of the body; "" when there was none
+	Files        []File     // file parts, in order
+	HTTPStatus   int        // 200 unless a fault or a limit said otherwise; 0 for FaultDisconnect
+	Code         string     // gateway code answered; "" when no JSON was answered
+	SubCode      string     // sub_code answered; "" on success
+	TraceID      string     // the trace_id header
+	Fault        FaultKind  // the fault applied; 0 for none
+	WriteError   string     // why the answer could not be written (the client left); "" normally
+}
+
+// Requests returns the records of every POST to the gateway URL answered
+// so far, oldest first. A request is recorded before its answer is written, so a client
+// that got an answer finds its request here.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Request, len(s.requests))
+	for i, r := range s.requests {
+		out[i] = r
+		out[i].Params = cloneValues(r.Params)
+		out[i].QueryKeys = append([]string(nil), r.QueryKeys...)
+		out[i].Files = append([]File(nil), r.Files...)
+	}
+	return out
+}
+
+// RequestCount returns how many requests named method were answered; an
+// empty method counts every request.
+func (s *Server) RequestCount(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, r := range s.requests {
+		if method == "" || r.Method == method {
+			n++
+		}
+	}
+	return n
+}
+
+// record stores a request's record and returns its index.
+func (s *Server) record(in *incoming, rec Request) int {
+	rec.Params = url.Values{}
+	for k, v := range in.params {
+		rec.Params.Set(k, v)
+	}
+	for k := range in.inQuery {
+		rec.QueryKeys = append(rec.QueryKeys, k)
+	}
+	sort.Strings(rec.QueryKeys)
+	rec.Method, rec.AppID, rec.AppAuthToken = in.get("method"), in.get("app_id"), in.get("app_auth_token")
+	rec.ContentType = in.mediaType
+	for _, f := range in.files {
+		rec.Files = append(rec.Files, f.File)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = append(s.requests, rec)
+	return len(s.requests) - 1
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
