@@ -321,3 +321,28 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	assert.Equal(t, 49, s.RequestCount(""))
 }
+
+// TestClientClassifiesInjectedFaults checks that what the fake injects is
+// what a client's retry rule sees.
+func TestClientClassifiesInjectedFaults(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	ctx := testCtx(t)
+	m := newClient(t, s).WithAppAuthToken(DefaultMerchantToken)
+	var apiErr *alipay.APIError
+
+	require.NoError(t, s.InjectFault(Fault{Kind: FaultUnknownError, Count: 1}))
+	_, err := m.AppAPIQuery(ctx, nil)
+	require.ErrorAs(t, err, &apiErr)
+	assert.True(t, apiErr.Verified, "a signed 20000")
+	assert.True(t, alipay.IsTemporary(err))
+
+	require.NoError(t, s.InjectFault(Fault{Kind: FaultCallLimited, Count: 1}))
+	_, err = m.AppAPIQuery(ctx, nil)
+	assert.True(t, alipay.IsRateLimited(err), "%v", err)
+
+	require.NoError(t, s.InjectFault(Fault{Kind: FaultDropRequest, Count: 1}))
+	_, err = m.AppAPIQuery(ctx, nil)
+	require.Error(t, err)
+	assert.False(t, errors.Is(err, alipay.ErrSignature))
+}

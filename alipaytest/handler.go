@@ -37,19 +37,21 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 	method := in.get("method")
 	f := s.takeFault(method)
 	rec.Fault = f.Kind
-	var a *answer
 	switch f.Kind {
 	case FaultHTTPStatus:
 		rec.HTTPStatus = f.Status
 		s.noteWriteError(s.record(in, rec), writeHTMLError(w, f.Status))
 		return
-	case FaultUnsignedError:
-		a = failure(codeUnavailable, "isp.unknow-error", "服务暂不可用（业务系统不可用）")
-		a.node = errorNode
-		if knownMethod(method) {
-			a.node = nodeName(method)
+	case FaultDropRequest:
+		rec.HTTPStatus = 0
+		i := s.record(in, rec)
+		if !disconnect(w) { // not hijackable: the closest is a proxy's 502
+			s.noteWriteError(i, writeHTMLError(w, http.StatusBadGateway))
 		}
-	default:
+		return
+	}
+	a := faultAnswer(f, method)
+	if a == nil {
 		a = s.process(in)
 	}
 	if f.Kind != FaultDisconnect {

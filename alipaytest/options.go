@@ -74,6 +74,7 @@ type config struct {
 	lowerStatus    bool
 	categories     map[string]string
 	readTimeout    time.Duration
+	faultSeed      uint64
 	tb             TB
 }
 
@@ -233,6 +234,20 @@ func WithReadTimeout(d time.Duration) Option {
 			return fmt.Errorf("WithReadTimeout: %v is not positive", d)
 		}
 		c.readTimeout = d
+		return nil
+	}
+}
+
+// faultSeedStream is the second word of the PCG seed of fault draws.
+const faultSeedStream = 0x616c697061797465 // "alipayte"
+
+// WithFaultSeed seeds the draws of rate-based faults ([Fault.Rate]). The
+// default seed is 1, so a test's faults are the same on every run; the
+// draws follow the order in which requests take faults, which concurrent
+// clients may vary.
+func WithFaultSeed(seed uint64) Option {
+	return func(c *config) error {
+		c.faultSeed = seed
 		return nil
 	}
 }

@@ -20,7 +20,10 @@ const (
 	codeTokenInvalid  = "20001"
 	codeMissingArgs   = "40001"
 	codeInvalidArgs   = "40002"
+	codeConditions    = "40003"
 	codeBusinessError = "40004"
+	codeCallLimited   = "40005"
+	codePermission    = "40006"
 )
 
 func codeMsg(code string) string {
@@ -35,6 +38,12 @@ func codeMsg(code string) string {
 		return "Missing Required Arguments"
 	case codeInvalidArgs:
 		return "Invalid Arguments"
+	case codeConditions:
+		return "Insufficient Conditions"
+	case codeCallLimited:
+		return "Call Limited"
+	case codePermission:
+		return "Insufficient Permissions"
 	default:
 		return "Business Failed"
 	}

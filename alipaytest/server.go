@@ -57,10 +57,11 @@ package alipaytest
 
 import (
 	"context"
-	"crypto/rand"
+	crand "crypto/rand"
 	"crypto/rsa"
 	"encoding/hex"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -94,6 +95,7 @@ type Server struct {
 	apps      map[string]*rsa.PublicKey
 	merchants map[string]*merchant // by token
 	faults    []*Fault
+	rng       *rand.Rand // draws of rate-based faults
 	requests  []Request
 	notifyURL string
 	notes     []*note
@@ -122,7 +124,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		clock: time.Now, window: DefaultTimestampWindow, maxBody: DefaultMaxBodyBytes,
 		apps: map[string]*rsa.PublicKey{}, notifyAttempts: DefaultNotifyAttempts,
 		notifyBackoff: DefaultNotifyBackoff, categories: defaultCategories(),
-		readTimeout: DefaultReadTimeout,
+		readTimeout: DefaultReadTimeout, faultSeed: 1,
 	}
 	appPub, err := parsePublicKey([]byte(testAppPublicKeyPEM))
 	if err != nil {
@@ -148,6 +150,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		cfg: cfg, alipayKey: cfg.alipayKey, alipayPubPEM: []byte(testAlipayPublicKeyPEM),
 		stop: make(chan struct{}), apps: cfg.apps, merchants: map[string]*merchant{},
 		notifyURL: cfg.notifyURL, timers: map[*time.Timer]struct{}{},
+		rng: rand.New(rand.NewPCG(cfg.faultSeed, faultSeedStream)),
 	}
 	if cfg.alipayKeySet {
 		s.alipayPubPEM = publicKeyPEM(&cfg.alipayKey.PublicKey)
@@ -238,7 +241,7 @@ func (s *Server) NewClient(opts ...alipay.Option) (*alipay.Client, error) {
 // randomHex returns n random bytes in hex.
 func randomHex(n int) string {
 	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil { // crypto/rand does not fail on supported platforms
+	if _, err := crand.Read(b); err != nil { // crypto/rand does not fail on supported platforms
 		return fmt.Sprintf("%0*x", 2*n, time.Now().UnixNano())
 	}
 	return hex.EncodeToString(b)
