@@ -1,7 +1,6 @@
 package alipaytest
 
 import (
-	"encoding/json"
 	"strings"
 )
 
@@ -21,12 +20,15 @@ func (s *Server) process(in *incoming) *answer {
 func (s *Server) dispatch(in *incoming, method string) *answer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if a, ok := s.dispatchISV(in, method); ok {
+		return a
+	}
 	m, fail := s.subject(in.get("app_id"), in.get("app_auth_token"))
 	if fail != nil {
 		return fail
 	}
-	if method != methodBaseInfoModify && method != methodFieldApply && len(in.files) > 0 {
-		return failure(codeInvalidArgs, "isv.invalid-parameter", "参数无效: "+method+" 不接受文件参数 "+in.files[0].Part)
+	if a := noFiles(in, method); a != nil {
+		return a
 	}
 	switch method {
 	case methodBaseInfoQuery:
@@ -44,6 +46,36 @@ func (s *Server) dispatch(in *incoming, method string) *answer {
 	}
 }
 
+// dispatchISV answers the methods the ISV app calls for itself; ok is
+// false for the others. The caller holds s.mu.
+func (s *Server) dispatchISV(in *incoming, method string) (a *answer, ok bool) {
+	caller := in.get("app_id")
+	switch method {
+	case methodTokenApp, methodTokenAppQuery:
+	default:
+		return nil, false
+	}
+	if in.get("app_auth_token") != "" {
+		return failure(codeBusinessError, "APP_NOT_ISV",
+			method+" 是三方应用自调用接口, 不能传 app_auth_token（令牌放在 biz_content 中）"), true
+	}
+	if a := noFiles(in, method); a != nil {
+		return a, true
+	}
+	if method == methodTokenApp {
+		return s.tokenApp(in, caller), true
+	}
+	return s.tokenAppQuery(in, caller), true
+}
+
+// noFiles refuses file parts on a method that takes none.
+func noFiles(in *incoming, method string) *answer {
+	if method != methodBaseInfoModify && method != methodFieldApply && len(in.files) > 0 {
+		return failure(codeInvalidArgs, "isv.invalid-parameter", "参数无效: "+method+" 不接受文件参数 "+in.files[0].Part)
+	}
+	return nil
+}
+
 // subject returns the mini-program a call acts on. With an app_auth_token
 // it is the merchant who granted that token to the calling app. Without
 // one, the call acts on the calling app itself: that is a mini-program only
@@ -52,15 +84,13 @@ func (s *Server) dispatch(in *incoming, method string) *answer {
 // APPLICATION_TYPE_NOT_MINIAPP. The caller holds s.mu.
 func (s *Server) subject(appID, token string) (*merchant, *answer) {
 	if token != "" {
-		if m := s.merchants[token]; m != nil && m.isvAppID == appID {
-			return m, nil
+		if g := s.grants[token]; g != nil && g.isvAppID == appID && g.live(s.now()) {
+			return g.m, nil
 		}
 		return nil, failure(codeTokenInvalid, "aop.invalid-app-auth-token", "无效的应用授权令牌")
 	}
-	for _, m := range s.merchants {
-		if m.appID == appID {
-			return m, nil
-		}
+	if m := s.merchants[appID]; m != nil {
+		return m, nil
 	}
 	return nil, failure(codeBusinessError, "APPLICATION_TYPE_NOT_MINIAPP",
 		"应用类型不是小程序: 未传 app_auth_token, 接口作用于调用方应用 "+appID+" 本身")
@@ -123,12 +153,8 @@ func sceneQuery(m *merchant, in *incoming) *answer {
 		APIName   *string `json:"api_name"`
 		FieldName *string `json:"field_name"`
 	}
-	biz := in.get("biz_content")
-	if biz == "" {
-		return failure(codeBusinessError, "INVALID_PARAM", "参数有误: 缺少 biz_content")
-	}
-	if err := json.Unmarshal([]byte(biz), &q); err != nil {
-		return failure(codeBusinessError, "INVALID_PARAM", "参数有误: biz_content 不是合法的 JSON 对象")
+	if a := bizJSON(in, &q, "INVALID_PARAM"); a != nil {
+		return a
 	}
 	switch {
 	case q.APIName == nil || strings.TrimSpace(*q.APIName) == "":

@@ -75,6 +75,9 @@ type config struct {
 	categories     map[string]string
 	readTimeout    time.Duration
 	faultSeed      uint64
+	authCodeTTL    time.Duration
+	refreshGrace   time.Duration
+	stringExpiries bool
 	tb             TB
 }
 
@@ -234,6 +237,43 @@ func WithReadTimeout(d time.Duration) Option {
 			return fmt.Errorf("WithReadTimeout: %v is not positive", d)
 		}
 		c.readTimeout = d
+		return nil
+	}
+}
+
+// WithAuthCodeTTL sets how long an app_auth_code from [Server.Authorize]
+// can be exchanged, on the server clock (default [DefaultAuthCodeTTL]).
+func WithAuthCodeTTL(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("WithAuthCodeTTL: %v is not positive", d)
+		}
+		c.authCodeTTL = d
+		return nil
+	}
+}
+
+// WithRefreshGrace sets how long a token keeps working, on the server
+// clock, after a refresh or a new authorization replaced it (default
+// [DefaultRefreshGrace]: it dies at once). A spent refresh token dies at
+// once whatever the grace.
+func WithRefreshGrace(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("WithRefreshGrace: negative grace %v", d)
+		}
+		c.refreshGrace = d
+		return nil
+	}
+}
+
+// WithStringExpiries makes expires_in and re_expires_in JSON strings
+// ("31536000") instead of numbers in token.app, token.app.query and the
+// authorization notify: Alipay declares them strings, sends numbers, and has
+// switched before, so a client should accept both.
+func WithStringExpiries() Option {
+	return func(c *config) error {
+		c.stringExpiries = true
 		return nil
 	}
 }

@@ -93,7 +93,11 @@ type Server struct {
 	mu        sync.Mutex
 	closed    bool
 	apps      map[string]*rsa.PublicKey
-	merchants map[string]*merchant // by token
+	merchants map[string]*merchant // by mini-program app id
+	grants    map[string]*grant    // by app_auth_token
+	refreshes map[string]*grant    // by app_refresh_token
+	codes     map[string]*authCode // by app_auth_code
+	grantSeq  int
 	faults    []*Fault
 	rng       *rand.Rand // draws of rate-based faults
 	requests  []Request
@@ -125,6 +129,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		apps: map[string]*rsa.PublicKey{}, notifyAttempts: DefaultNotifyAttempts,
 		notifyBackoff: DefaultNotifyBackoff, categories: defaultCategories(),
 		readTimeout: DefaultReadTimeout, faultSeed: 1,
+		authCodeTTL: DefaultAuthCodeTTL, refreshGrace: DefaultRefreshGrace,
 	}
 	appPub, err := parsePublicKey([]byte(testAppPublicKeyPEM))
 	if err != nil {
@@ -149,6 +154,7 @@ func NewServer(opts ...Option) (*Server, error) {
 	s := &Server{
 		cfg: cfg, alipayKey: cfg.alipayKey, alipayPubPEM: []byte(testAlipayPublicKeyPEM),
 		stop: make(chan struct{}), apps: cfg.apps, merchants: map[string]*merchant{},
+		grants: map[string]*grant{}, refreshes: map[string]*grant{}, codes: map[string]*authCode{},
 		notifyURL: cfg.notifyURL, timers: map[*time.Timer]struct{}{},
 		rng: rand.New(rand.NewPCG(cfg.faultSeed, faultSeedStream)),
 	}
@@ -156,7 +162,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		s.alipayPubPEM = publicKeyPEM(&cfg.alipayKey.PublicKey)
 	}
 	for _, m := range append([]Merchant{defaultMerchant()}, cfg.merchants...) {
-		s.merchants[m.Token] = newMerchant(m)
+		s.register(m)
 	}
 	s.notifyHTTP = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil}}
 	mux := http.NewServeMux()

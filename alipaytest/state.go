@@ -6,10 +6,17 @@ import (
 )
 
 // Merchant is a merchant's mini-program that authorised an ISV app
-// (app_auth_token). Every call carrying Token acts on it.
+// (app_auth_token). Every call carrying Token acts on it. Merchants that
+// authorise while the server runs come from [Server.Authorize].
 type Merchant struct {
 	// Token is the app_auth_token. Required.
 	Token string
+	// RefreshToken is the app_refresh_token that goes with Token; empty
+	// means a random one ([Server.Grants] shows it).
+	RefreshToken string
+	// UserID is the merchant's Alipay user id (2088…); empty means a
+	// random one.
+	UserID string
 	// AppID is the mini-program's app id (user_app_id). Required.
 	AppID string
 	// ISVAppID is the app the token was issued to; a call from any other
@@ -140,29 +147,6 @@ type File struct {
 	SHA256      string // hex SHA-256 of the content
 }
 
-// merchant is the server's state of one Merchant.
-type merchant struct {
-	token, appID, isvAppID string
-	info                   BaseInfo
-	fields                 []Field
-	apps                   []*Application
-}
-
-func newMerchant(m Merchant) *merchant {
-	isv := m.ISVAppID
-	if isv == "" {
-		isv = DefaultAppID
-	}
-	fields := m.Fields
-	if fields == nil {
-		fields = DefaultFields()
-	}
-	info := m.BaseInfo
-	info.PackageNames = append([]string(nil), info.PackageNames...)
-	info.SafeDomains = append([]string(nil), info.SafeDomains...)
-	return &merchant{token: m.Token, appID: m.AppID, isvAppID: isv, info: info, fields: copyFields(fields)}
-}
-
 func copyFields(in []Field) []Field {
 	out := make([]Field, len(in))
 	for i, f := range in {
@@ -203,20 +187,6 @@ func (m *merchant) latest(apiName, fieldName, packageCode string, statuses ...St
 			if a.Status == st {
 				return a
 			}
-		}
-	}
-	return nil
-}
-
-// lookupMerchant finds a merchant by token or by mini-program app id. The
-// caller holds s.mu.
-func (s *Server) lookupMerchant(id string) *merchant {
-	if m, ok := s.merchants[id]; ok {
-		return m
-	}
-	for _, m := range s.merchants {
-		if m.appID == id {
-			return m
 		}
 	}
 	return nil

@@ -23,7 +23,8 @@ const (
 
 func knownMethod(m string) bool {
 	switch m {
-	case methodBaseInfoQuery, methodBaseInfoModify, methodAPIQuery, methodSceneQuery, methodFieldApply, methodFieldQuery:
+	case methodBaseInfoQuery, methodBaseInfoModify, methodAPIQuery, methodSceneQuery, methodFieldApply, methodFieldQuery,
+		methodTokenApp, methodTokenAppQuery:
 		return true
 	}
 	return false
