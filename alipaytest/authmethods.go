@@ -26,7 +26,7 @@ var authMethods = []string{
 // bizJSON decodes the request's biz_content into v. A missing or malformed
 // biz_content is a 40004 failure with sub_code sub.
 func bizJSON(in *incoming, v any, sub string) *answer {
-	biz := in.get("biz_content")
+	biz := in.biz()
 	if biz == "" {
 		return failure(codeBusinessError, sub, "参数有误: 缺少 biz_content")
 	}

@@ -16,6 +16,7 @@ type merchant struct {
 	info     BaseInfo
 	fields   []Field
 	apps     []*Application
+	aesKey   []byte // the mini-program's AES key (aes.set/get); nil for none
 }
 
 // grant is one app_auth_token and its refresh token.
@@ -75,7 +76,11 @@ func newMerchant(m Merchant) *merchant {
 	if user == "" {
 		user = "2088" + randomDigits(12)
 	}
-	return &merchant{appID: m.AppID, userID: user, isvAppID: isv, info: info, fields: copyFields(fields)}
+	var key []byte
+	if m.AESKey != "" {
+		key, _ = parseAESKey(m.AESKey) // WithMerchant checked it
+	}
+	return &merchant{appID: m.AppID, userID: user, isvAppID: isv, info: info, fields: copyFields(fields), aesKey: key}
 }
 
 // register adds a merchant given to NewServer. A merchant with the token

@@ -13,7 +13,7 @@ func (s *Server) process(in *incoming) *answer {
 	}
 	method := in.get("method")
 	a := s.dispatch(in, method)
-	a.node, a.signed = nodeName(method), true
+	a.node, a.signed, a.aesKey = nodeName(method), true, in.aesKey
 	return a
 }
 
@@ -50,22 +50,27 @@ func (s *Server) dispatch(in *incoming, method string) *answer {
 // false for the others. The caller holds s.mu.
 func (s *Server) dispatchISV(in *incoming, method string) (a *answer, ok bool) {
 	caller := in.get("app_id")
+	refusal := "APP_NOT_ISV" // the sub_code a common app_auth_token gets
 	switch method {
 	case methodTokenApp, methodTokenAppQuery:
+	case methodAESSet, methodAESGet:
+		refusal = "ACCESS_DENIED"
 	default:
 		return nil, false
 	}
 	if in.get("app_auth_token") != "" {
-		return failure(codeBusinessError, "APP_NOT_ISV",
-			method+" 是三方应用自调用接口, 不能传 app_auth_token（令牌放在 biz_content 中）"), true
+		return failure(codeBusinessError, refusal, method+" 是三方应用自调用接口, 不能传 app_auth_token"), true
 	}
 	if a := noFiles(in, method); a != nil {
 		return a, true
 	}
-	if method == methodTokenApp {
+	switch method {
+	case methodTokenApp:
 		return s.tokenApp(in, caller), true
+	case methodTokenAppQuery:
+		return s.tokenAppQuery(in, caller), true
 	}
-	return s.tokenAppQuery(in, caller), true
+	return s.merchantAES(in, caller, method == methodAESSet), true
 }
 
 // noFiles refuses file parts on a method that takes none.

@@ -78,6 +78,7 @@ type config struct {
 	authCodeTTL    time.Duration
 	refreshGrace   time.Duration
 	stringExpiries bool
+	appAESKeys     map[string][]byte // content-encryption key of each app
 	tb             TB
 }
 
@@ -137,6 +138,28 @@ func WithApp(appID string, publicKeyPEM []byte) Option {
 	}
 }
 
+// WithAppAESKey gives the server an app's content-encryption key
+// (接口内容加密, the AES key of the app's console, Base64 of 16, 24 or 32
+// bytes), as alipay.WithAESKey gives it to the client. Requests from that
+// app with encrypt_type=AES are then decrypted after their signature is
+// checked, and answered encrypted: the node is the Base64 ciphertext as a
+// JSON string, signed with its quotes. alipay.open.auth.app.aes.set and
+// .get require it. Without it, an encrypted request is answered 40002
+// isv.decryption-error-not-valid-encrypt-key.
+func WithAppAESKey(appID, key string) Option {
+	return func(c *config) error {
+		k, err := parseAESKey(key)
+		if err != nil {
+			return fmt.Errorf("WithAppAESKey(%s): %v", appID, err)
+		}
+		if c.appAESKeys == nil {
+			c.appAESKeys = map[string][]byte{}
+		}
+		c.appAESKeys[appID] = k
+		return nil
+	}
+}
+
 // WithAlipayPrivateKey makes the server sign responses and notifications
 // with key (PEM or bare Base64, PKCS#8 or PKCS#1, RSA ≥ 2048 bits) instead
 // of the PUBLIC TEST key; [Server.AlipayPublicKeyPEM] follows. Use it to
@@ -159,6 +182,11 @@ func WithMerchant(m Merchant) Option {
 	return func(c *config) error {
 		if m.Token == "" || m.AppID == "" {
 			return errors.New("WithMerchant: Token and AppID are required")
+		}
+		if m.AESKey != "" {
+			if _, err := parseAESKey(m.AESKey); err != nil {
+				return fmt.Errorf("WithMerchant(%s): %v", m.AppID, err)
+			}
 		}
 		c.merchants = append(c.merchants, m)
 		return nil

@@ -11,6 +11,9 @@ type Request struct {
 	AppID        string     // the app_id parameter
 	AppAuthToken string     // the app_auth_token parameter
 	Params       url.Values // every text parameter (first value), from the URL query and the body
+	// PlainBizContent is biz_content decrypted, for a request that came
+	// with encrypt_type=AES (Params holds the ciphertext); "" otherwise.
+	PlainBizContent string
 	QueryKeys    []string   // names received in the URL query, sorted
 	ContentType  string     // media type of the body; "" when there was none
 	Files        []File     // file parts, in order
@@ -64,6 +67,7 @@ func (s *Server) record(in *incoming, rec Request) int {
 	sort.Strings(rec.QueryKeys)
 	rec.Method, rec.AppID, rec.AppAuthToken = in.get("method"), in.get("app_id"), in.get("app_auth_token")
 	rec.ContentType = in.mediaType
+	rec.PlainBizContent = in.plainBiz
 	for _, f := range in.files {
 		rec.Files = append(rec.Files, f.File)
 	}

@@ -58,8 +58,9 @@ type answer struct {
 	code    string
 	subCode string
 	subMsg  string
-	biz     any  // business fields, marshalled after code/msg; nil for none
-	signed  bool // signed with the Alipay key (false when the app is unknown)
+	biz     any    // business fields, marshalled after code/msg; nil for none
+	signed  bool   // signed with the Alipay key (false when the app is unknown)
+	aesKey  []byte // encrypt the node with this key (the request was encrypted); nil for plain
 }
 
 // failure builds a failed answer.
@@ -125,6 +126,15 @@ func signRSA2(key *rsa.PrivateKey, content []byte) string {
 // returns the write error (the client went away).
 func (s *Server) writeAnswer(w http.ResponseWriter, a *answer, k FaultKind) error {
 	node := a.nodeBytes()
+	if a.aesKey != nil {
+		// The node becomes a JSON string of the ciphertext, signed with its
+		// quotes.
+		ct, err := aesEncrypt(a.aesKey, node)
+		if err != nil { // keys are checked when configured
+			return err
+		}
+		node = marshal(ct)
+	}
 	var b bytes.Buffer
 	b.WriteString(`{"`)
 	b.WriteString(a.node)

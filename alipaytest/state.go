@@ -17,6 +17,10 @@ type Merchant struct {
 	// UserID is the merchant's Alipay user id (2088…); empty means a
 	// random one.
 	UserID string
+	// AESKey is the mini-program's AES key (Base64 of 16, 24 or 32 bytes),
+	// which aes.get returns and [Server.PhoneNumberEnvelope] encrypts with;
+	// empty means none until aes.set.
+	AESKey string
 	// AppID is the mini-program's app id (user_app_id). Required.
 	AppID string
 	// ISVAppID is the app the token was issued to; a call from any other

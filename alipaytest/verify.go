@@ -24,7 +24,7 @@ const (
 func knownMethod(m string) bool {
 	switch m {
 	case methodBaseInfoQuery, methodBaseInfoModify, methodAPIQuery, methodSceneQuery, methodFieldApply, methodFieldQuery,
-		methodTokenApp, methodTokenAppQuery:
+		methodTokenApp, methodTokenAppQuery, methodAESSet, methodAESGet:
 		return true
 	}
 	return false
@@ -126,7 +126,9 @@ func (s *Server) checkProtocol(in *incoming) *answer {
 		return fail(codeInvalidArgs, "isv.invalid-signature-type", "无效的签名类型: alipaytest 只支持 RSA2")
 	case in.get("version") != "1.0":
 		return fail(codeInvalidArgs, "isv.invalid-parameter", "参数无效: version 必须为 1.0")
-	case in.get("encrypt_type") != "":
+	case in.get("encrypt_type") != "" && in.get("encrypt_type") != "AES":
+		return fail(codeInvalidArgs, "isv.invalid-encrypt-type", "无效的加密类型: alipaytest 只支持 AES")
+	case in.get("encrypt_type") != "" && s.cfg.appAESKeys[appID] == nil:
 		return fail(codeInvalidArgs, "isv.decryption-error-not-valid-encrypt-key", "解密出错, 未配置加密密钥或加密密钥格式错误")
 	}
 	if !s.timestampOK(in.get("timestamp")) {
@@ -136,6 +138,18 @@ func (s *Server) checkProtocol(in *incoming) *answer {
 		// As the gateway does, quote the string it verified ('&' escaped).
 		return fail(codeInvalidArgs, "isv.invalid-signature",
 			"验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配，网关生成的验签字符串为："+strings.ReplaceAll(content, "&", "&amp;"))
+	}
+	if in.get("encrypt_type") == "AES" {
+		// Encrypt, then sign: the signature covered the ciphertext.
+		key := s.cfg.appAESKeys[appID]
+		if biz := in.get("biz_content"); biz != "" {
+			plain, err := aesDecrypt(key, biz)
+			if err != nil {
+				return fail(codeConditions, "isv.decryption-error-unknown", "解密出错, 未知错误")
+			}
+			in.plainBiz = string(plain)
+		}
+		in.aesKey = key
 	}
 	return nil
 }
