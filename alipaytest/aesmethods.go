@@ -54,6 +54,9 @@ func (s *Server) merchantAES(in *incoming, caller string, set bool) *answer {
 	return success(aesKeyNode{base64.StdEncoding.EncodeToString(m.aesKey)})
 }
 
+func (s *Server) aesSet(in *incoming, caller string) *answer { return s.merchantAES(in, caller, true) }
+func (s *Server) aesGet(in *incoming, caller string) *answer { return s.merchantAES(in, caller, false) }
+
 // authorisedTo reports whether m has a live token issued to the app isv.
 // The caller holds s.mu.
 func (s *Server) authorisedTo(m *merchant, isv string) bool {

@@ -20,7 +20,7 @@ const (
 // authorised (auth_methods).
 var authMethods = []string{
 	methodBaseInfoQuery, methodBaseInfoModify, methodAPIQuery, methodSceneQuery, methodFieldApply,
-	methodFieldQuery,
+	methodFieldQuery, methodCategoryQuery, methodCategoryRequireQuery,
 }
 
 // bizJSON decodes the request's biz_content into v. A missing or malformed

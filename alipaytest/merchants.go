@@ -17,6 +17,9 @@ type merchant struct {
 	fields   []Field
 	apps     []*Application
 	aesKey   []byte // the mini-program's AES key (aes.set/get); nil for none
+	listed   bool   // has a listed (上架) version: base info changes are audited
+	// pendingInfo is a base-info change under information audit; nil for none.
+	pendingInfo *BaseInfo
 }
 
 // grant is one app_auth_token and its refresh token.
@@ -69,9 +72,7 @@ func newMerchant(m Merchant) *merchant {
 	if fields == nil {
 		fields = DefaultFields()
 	}
-	info := m.BaseInfo
-	info.PackageNames = append([]string(nil), info.PackageNames...)
-	info.SafeDomains = append([]string(nil), info.SafeDomains...)
+	info := copyInfo(m.BaseInfo)
 	user := m.UserID
 	if user == "" {
 		user = "2088" + randomDigits(12)
@@ -80,7 +81,8 @@ func newMerchant(m Merchant) *merchant {
 	if m.AESKey != "" {
 		key, _ = parseAESKey(m.AESKey) // WithMerchant checked it
 	}
-	return &merchant{appID: m.AppID, userID: user, isvAppID: isv, info: info, fields: copyFields(fields), aesKey: key}
+	return &merchant{appID: m.AppID, userID: user, isvAppID: isv, info: info, fields: copyFields(fields), aesKey: key,
+		listed: m.Listed}
 }
 
 // register adds a merchant given to NewServer. A merchant with the token

@@ -46,31 +46,46 @@ func (s *Server) dispatch(in *incoming, method string) *answer {
 	}
 }
 
-// dispatchISV answers the methods the ISV app calls for itself; ok is
-// false for the others. The caller holds s.mu.
+// isvMethod is a method the ISV app calls for itself. refusal is the
+// sub_code a common app_auth_token gets; "" when one is allowed (it must
+// then be valid).
+type isvMethod struct {
+	refusal string
+	handle  func(s *Server, in *incoming, caller string) *answer
+}
+
+// isvMethods are the methods that do not act on a merchant's mini-program
+// through the common app_auth_token.
+var isvMethods = map[string]isvMethod{
+	methodTokenApp:             {"APP_NOT_ISV", (*Server).tokenApp},
+	methodTokenAppQuery:        {"APP_NOT_ISV", (*Server).tokenAppQuery},
+	methodAESSet:               {"ACCESS_DENIED", (*Server).aesSet},
+	methodAESGet:               {"ACCESS_DENIED", (*Server).aesGet},
+	methodCategoryQuery:        {"", (*Server).categoryQuery},
+	methodCategoryRequireQuery: {"", (*Server).categoryRequireQuery},
+	methodTemplateUsage:        {"", (*Server).templateUsage},
+}
+
+// dispatchISV answers the methods of isvMethods; ok is false for the
+// others. The caller holds s.mu.
 func (s *Server) dispatchISV(in *incoming, method string) (a *answer, ok bool) {
-	caller := in.get("app_id")
-	refusal := "APP_NOT_ISV" // the sub_code a common app_auth_token gets
-	switch method {
-	case methodTokenApp, methodTokenAppQuery:
-	case methodAESSet, methodAESGet:
-		refusal = "ACCESS_DENIED"
-	default:
+	im, ok := isvMethods[method]
+	if !ok {
 		return nil, false
 	}
-	if in.get("app_auth_token") != "" {
-		return failure(codeBusinessError, refusal, method+" 是三方应用自调用接口, 不能传 app_auth_token"), true
+	caller, token := in.get("app_id"), in.get("app_auth_token")
+	if token != "" {
+		if im.refusal != "" {
+			return failure(codeBusinessError, im.refusal, method+" 是三方应用自调用接口, 不能传 app_auth_token"), true
+		}
+		if _, fail := s.subject(caller, token); fail != nil {
+			return fail, true
+		}
 	}
 	if a := noFiles(in, method); a != nil {
 		return a, true
 	}
-	switch method {
-	case methodTokenApp:
-		return s.tokenApp(in, caller), true
-	case methodTokenAppQuery:
-		return s.tokenAppQuery(in, caller), true
-	}
-	return s.merchantAES(in, caller, method == methodAESSet), true
+	return im.handle(s, in, caller), true
 }
 
 // noFiles refuses file parts on a method that takes none.

@@ -72,7 +72,8 @@ type config struct {
 	auditFunc      AuditFunc
 	autoAudit      bool
 	lowerStatus    bool
-	categories     map[string]string
+	categories     categoryTable
+	templates      map[string]Template
 	readTimeout    time.Duration
 	faultSeed      uint64
 	authCodeTTL    time.Duration
@@ -239,19 +240,6 @@ func WithAutoAudit(after time.Duration, decide AuditFunc) Option {
 func WithLowerCaseStatus() Option {
 	return func(c *config) error {
 		c.lowerStatus = true
-		return nil
-	}
-}
-
-// WithCategory adds a category id and its name to the built-in table that
-// baseinfo.modify accepts ids from and baseinfo.query names from. New
-// front-end category ids start with "XS"; legacy ones are digits.
-func WithCategory(id, name string) Option {
-	return func(c *config) error {
-		if id == "" || name == "" {
-			return errors.New("WithCategory: empty id or name")
-		}
-		c.categories[id] = name
 		return nil
 	}
 }

@@ -14,15 +14,15 @@ type Request struct {
 	// PlainBizContent is biz_content decrypted, for a request that came
 	// with encrypt_type=AES (Params holds the ciphertext); "" otherwise.
 	PlainBizContent string
-	QueryKeys    []string   // names received in the URL query, sorted
-	ContentType  string     // media type of the body; "" when there was none
-	Files        []File     // file parts, in order
-	HTTPStatus   int        // 200 unless a fault or a limit said otherwise; 0 for FaultDisconnect
-	Code         string     // gateway code answered; "" when no JSON was answered
-	SubCode      string     // sub_code answered; "" on success
-	TraceID      string     // the trace_id header
-	Fault        FaultKind  // the fault applied; 0 for none
-	WriteError   string     // why the answer could not be written (the client left); "" normally
+	QueryKeys       []string  // names received in the URL query, sorted
+	ContentType     string    // media type of the body; "" when there was none
+	Files           []File    // file parts, in order
+	HTTPStatus      int       // 200 unless a fault or a limit said otherwise; 0 for FaultDisconnect
+	Code            string    // gateway code answered; "" when no JSON was answered
+	SubCode         string    // sub_code answered; "" on success
+	TraceID         string    // the trace_id header
+	Fault           FaultKind // the fault applied; 0 for none
+	WriteError      string    // why the answer could not be written (the client left); "" normally
 }
 
 // Requests returns the records of every POST to the gateway URL answered

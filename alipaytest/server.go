@@ -127,9 +127,13 @@ func NewServer(opts ...Option) (*Server, error) {
 	cfg := config{
 		clock: time.Now, window: DefaultTimestampWindow, maxBody: DefaultMaxBodyBytes,
 		apps: map[string]*rsa.PublicKey{}, notifyAttempts: DefaultNotifyAttempts,
-		notifyBackoff: DefaultNotifyBackoff, categories: defaultCategories(),
-		readTimeout: DefaultReadTimeout, faultSeed: 1,
+		notifyBackoff: DefaultNotifyBackoff,
+		readTimeout:   DefaultReadTimeout, faultSeed: 1,
 		authCodeTTL: DefaultAuthCodeTTL, refreshGrace: DefaultRefreshGrace,
+	}
+	var err error
+	if cfg.categories, err = newCategoryTable(DefaultCategories()); err != nil {
+		return nil, fmt.Errorf("alipaytest: NewServer: default categories: %v", err)
 	}
 	appPub, err := parsePublicKey([]byte(testAppPublicKeyPEM))
 	if err != nil {

@@ -1,7 +1,6 @@
 package alipaytest
 
 import (
-	"strings"
 	"time"
 )
 
@@ -21,6 +20,10 @@ type Merchant struct {
 	// which aes.get returns and [Server.PhoneNumberEnvelope] encrypts with;
 	// empty means none until aes.set.
 	AESKey string
+	// Listed reports that the mini-program has a listed (上架) version: a
+	// baseinfo.modify then goes to an information audit (modify_status
+	// [ModifyStatusPendingAudit]) instead of applying at once.
+	Listed bool
 	// AppID is the mini-program's app id (user_app_id). Required.
 	AppID string
 	// ISVAppID is the app the token was issued to; a call from any other
@@ -91,19 +94,6 @@ func defaultMerchant() Merchant {
 			PackageNames: []string{"小程序基础功能包"}, SafeDomains: []string{"example.com"},
 			ServiceEmail: "example@mail.com", ServicePhone: "13110101010",
 		},
-	}
-}
-
-// defaultCategories returns the built-in category table: id → name.
-func defaultCategories() map[string]string {
-	return map[string]string{
-		// front-end categories (新小程序前台类目)
-		"XS1001": "生活服务", "XS2001": "家政服务", "XS3002": "室内清洁服务",
-		"XS1011": "交通出行", "XS2089": "物流快递",
-		"XS1005": "汽车服务", "XS2030": "汽车维修",
-		"XS1020": "航空票务", "XS2101": "航空公司",
-		// legacy categories (小程序类目)
-		"11": "航空票务", "12": "航空公司", "13": "生活服务", "14": "室内清洁服务",
 	}
 }
 
@@ -196,38 +186,6 @@ func (m *merchant) latest(apiName, fieldName, packageCode string, statuses ...St
 	return nil
 }
 
-// categoryNames renders ids ("XS1001_XS2001;XS1011_XS2089") as the names
-// baseinfo.query reports ("生活服务_家政服务;交通出行_物流快递;").
-func (s *Server) categoryNames(ids string) string {
-	var b strings.Builder
-	for _, cat := range splitCategoryIDs(ids) {
-		for i, id := range cat {
-			if i > 0 {
-				b.WriteByte('_')
-			}
-			if name, ok := s.cfg.categories[id]; ok {
-				b.WriteString(name)
-			} else {
-				b.WriteString(id)
-			}
-		}
-		b.WriteByte(';')
-	}
-	return b.String()
-}
-
-// splitCategoryIDs parses "a_b;c_d;" into [[a b] [c d]], skipping empty
-// categories.
-func splitCategoryIDs(s string) [][]string {
-	var out [][]string
-	for _, cat := range strings.Split(s, ";") {
-		if cat = strings.TrimSpace(cat); cat != "" {
-			out = append(out, strings.Split(cat, "_"))
-		}
-	}
-	return out
-}
-
 // BaseInfo returns the current basic info of the merchant with this token
 // or mini-program app id.
 func (s *Server) BaseInfo(merchantTokenOrAppID string) (BaseInfo, bool) {
@@ -237,10 +195,14 @@ func (s *Server) BaseInfo(merchantTokenOrAppID string) (BaseInfo, bool) {
 	if m == nil {
 		return BaseInfo{}, false
 	}
-	info := m.info
+	return copyInfo(m.info), true
+}
+
+// copyInfo returns info with its own slices.
+func copyInfo(info BaseInfo) BaseInfo {
 	info.PackageNames = append([]string(nil), info.PackageNames...)
 	info.SafeDomains = append([]string(nil), info.SafeDomains...)
-	return info, true
+	return info
 }
 
 // Applications returns copies of the applications of the merchant with this

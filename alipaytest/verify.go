@@ -23,11 +23,11 @@ const (
 
 func knownMethod(m string) bool {
 	switch m {
-	case methodBaseInfoQuery, methodBaseInfoModify, methodAPIQuery, methodSceneQuery, methodFieldApply, methodFieldQuery,
-		methodTokenApp, methodTokenAppQuery, methodAESSet, methodAESGet:
+	case methodBaseInfoQuery, methodBaseInfoModify, methodAPIQuery, methodSceneQuery, methodFieldApply, methodFieldQuery:
 		return true
 	}
-	return false
+	_, ok := isvMethods[m]
+	return ok
 }
 
 // timestampLayout is the format of the timestamp parameter, in UTC+8.
