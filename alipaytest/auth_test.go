@@ -266,7 +266,7 @@ func TestCancelledMerchant(t *testing.T) {
 	rt := s.Grants(DefaultMerchantAppID)[0].RefreshToken
 
 	require.NoError(t, s.CancelAuthorization(DefaultMerchantAppID))
-	form := <-rc.got // verified by the receiver
+	form := rc.next(t) // verified by the receiver
 	assert.Equal(t, EventAuthCancelled, form.Get("msg_method"))
 	assert.Equal(t, DefaultAppID, form.Get("app_id"))
 	assert.Equal(t, "1.1", form.Get("version"))

@@ -16,7 +16,7 @@ func TestAuthorizeNotify(t *testing.T) {
 	s = newTestServer(t, WithNotifyURL(rc.URL))
 	code, err := s.Authorize("2021004000000010", AuthOutBizNo("ISV-20240520-0001"))
 	require.NoError(t, err)
-	form := <-rc.got // V1-verified by the receiver
+	form := rc.next(t) // V1-verified by the receiver
 	assert.Equal(t, EventAuthNotify, form.Get("notify_type"))
 	assert.Empty(t, form.Get("msg_method"), "the 1.0 notify has no msg_method")
 	assert.Equal(t, "1.0", form.Get("version"))
@@ -66,7 +66,7 @@ func TestAuthorizeNotifyStringExpiries(t *testing.T) {
 	require.NoError(t, err)
 	var apps []string
 	for range 2 { // one notify per app, delivered concurrently
-		form := <-rc.got
+		form := rc.next(t)
 		apps = append(apps, form.Get("auth_app_id"))
 		var biz struct {
 			Detail map[string]json.RawMessage `json:"detail"`

@@ -81,14 +81,3 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 	}
 	s.noteWriteError(i, s.writeAnswer(w, a, f.Kind))
 }
-
-// noteWriteError stores in request i's record that its answer could not be
-// written.
-func (s *Server) noteWriteError(i int, err error) {
-	if err == nil {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests[i].WriteError = err.Error()
-}

@@ -142,6 +142,9 @@ func (s *Server) queueLocked(form url.Values, n Notification) {
 	n.NotifyID, n.Form = form.Get("notify_id"), form
 	nn := &note{Notification: n, body: form.Encode()}
 	s.notes = append(s.notes, nn)
+	if over := len(s.notes) - s.cfg.logLimit; over > 0 {
+		s.notes = s.notes[over:]
+	}
 	s.lastNote = nn
 	s.startDelivery(nn, s.notifyURL)
 }
@@ -236,7 +239,8 @@ func (s *Server) post(u, body string) string {
 	return ""
 }
 
-// Notifications returns copies of the messages sent so far, oldest first.
+// Notifications returns copies of the messages sent so far, oldest first:
+// the last [WithLogLimit] of them.
 func (s *Server) Notifications() []Notification {
 	s.mu.Lock()
 	defer s.mu.Unlock()

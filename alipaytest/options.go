@@ -41,6 +41,9 @@ const (
 	// DefaultReadTimeout bounds how long the server waits for a request's
 	// headers and body ([WithReadTimeout]).
 	DefaultReadTimeout = 30 * time.Second
+	// DefaultLogLimit is how many request records and notifications the
+	// server keeps ([WithLogLimit]).
+	DefaultLogLimit = 10000
 	// CloseGrace is how long [Server.Close] lets requests in progress
 	// finish before it closes their connections.
 	CloseGrace = 2 * time.Second
@@ -74,6 +77,7 @@ type config struct {
 	lowerStatus    bool
 	categories     categoryTable
 	templates      map[string]Template
+	logLimit       int
 	readTimeout    time.Duration
 	faultSeed      uint64
 	authCodeTTL    time.Duration
@@ -304,6 +308,20 @@ const faultSeedStream = 0x616c697061797465 // "alipayte"
 func WithFaultSeed(seed uint64) Option {
 	return func(c *config) error {
 		c.faultSeed = seed
+		return nil
+	}
+}
+
+// WithLogLimit bounds the records the server keeps to the last n requests
+// ([Server.Requests]) and the last n notifications ([Server.Notifications])
+// (default [DefaultLogLimit]), so a long soak test does not grow without
+// end. [Server.RequestCount] still counts every request.
+func WithLogLimit(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("WithLogLimit: %d is not positive", n)
+		}
+		c.logLimit = n
 		return nil
 	}
 }

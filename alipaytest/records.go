@@ -25,9 +25,10 @@ type Request struct {
 	WriteError      string    // why the answer could not be written (the client left); "" normally
 }
 
-// Requests returns the records of every POST to the gateway URL answered
-// so far, oldest first. A request is recorded before its answer is written, so a client
-// that got an answer finds its request here.
+// Requests returns the records of the POSTs to the gateway URL answered so
+// far, oldest first: the last [WithLogLimit] of them. A request is recorded
+// before its answer is written, so a client that got an answer finds its
+// request here.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -41,21 +42,20 @@ func (s *Server) Requests() []Request {
 	return out
 }
 
-// RequestCount returns how many requests named method were answered; an
+// RequestCount returns how many requests named method were answered since
+// the server started (the count is not bounded by [WithLogLimit]); an
 // empty method counts every request.
 func (s *Server) RequestCount(method string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
-	for _, r := range s.requests {
-		if method == "" || r.Method == method {
-			n++
-		}
+	if method == "" {
+		return s.reqTotal
 	}
-	return n
+	return s.reqCounts[method]
 }
 
-// record stores a request's record and returns its index.
+// record stores a request's record and returns its sequence number, for
+// noteWriteError. Only the last cfg.logLimit records are kept.
 func (s *Server) record(in *incoming, rec Request) int {
 	rec.Params = url.Values{}
 	for k, v := range in.params {
@@ -73,8 +73,27 @@ func (s *Server) record(in *incoming, rec Request) int {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.reqTotal++
+	s.reqCounts[rec.Method]++
 	s.requests = append(s.requests, rec)
-	return len(s.requests) - 1
+	if over := len(s.requests) - s.cfg.logLimit; over > 0 {
+		s.requests = s.requests[over:] // append reallocates once the front is used up
+		s.reqDropped += over
+	}
+	return s.reqTotal - 1
+}
+
+// noteWriteError stores in the record of request seq (if still kept) that
+// its answer could not be written.
+func (s *Server) noteWriteError(seq int, err error) {
+	if err == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i := seq - s.reqDropped; i >= 0 && i < len(s.requests) {
+		s.requests[i].WriteError = err.Error()
+	}
 }
 
 func cloneValues(v url.Values) url.Values {

@@ -90,25 +90,28 @@ type Server struct {
 	closeOnce    sync.Once
 	wg           sync.WaitGroup // notification deliveries and automatic audits
 
-	mu        sync.Mutex
-	closed    bool
-	apps      map[string]*rsa.PublicKey
-	merchants map[string]*merchant // by mini-program app id
-	grants    map[string]*grant    // by app_auth_token
-	refreshes map[string]*grant    // by app_refresh_token
-	codes     map[string]*authCode // by app_auth_code
-	grantSeq  int
-	faults    []*Fault
-	rng       *rand.Rand // draws of rate-based faults
-	requests  []Request
-	notifyURL string
-	notes     []*note
-	lastNote  *note
-	seq       int
-	pending   int           // deliveries in progress
-	idle      chan struct{} // closed when pending drops to 0
-	timers    map[*time.Timer]struct{}
-	onDelay   func() // test hook: called when a FaultDelay wait starts
+	mu         sync.Mutex
+	closed     bool
+	apps       map[string]*rsa.PublicKey
+	merchants  map[string]*merchant // by mini-program app id
+	grants     map[string]*grant    // by app_auth_token
+	refreshes  map[string]*grant    // by app_refresh_token
+	codes      map[string]*authCode // by app_auth_code
+	grantSeq   int
+	faults     []*Fault
+	rng        *rand.Rand     // draws of rate-based faults
+	requests   []Request      // the last cfg.logLimit
+	reqTotal   int            // requests recorded since the start
+	reqDropped int            // of which no longer kept
+	reqCounts  map[string]int // by method, since the start
+	notifyURL  string
+	notes      []*note
+	lastNote   *note
+	seq        int
+	pending    int           // deliveries in progress
+	idle       chan struct{} // closed when pending drops to 0
+	timers     map[*time.Timer]struct{}
+	onDelay    func() // test hook: called when a FaultDelay wait starts
 
 	panicMu       sync.Mutex // guards the fields below; never held with s.mu taken after it
 	panics        []*PanicError
@@ -127,9 +130,8 @@ func NewServer(opts ...Option) (*Server, error) {
 	cfg := config{
 		clock: time.Now, window: DefaultTimestampWindow, maxBody: DefaultMaxBodyBytes,
 		apps: map[string]*rsa.PublicKey{}, notifyAttempts: DefaultNotifyAttempts,
-		notifyBackoff: DefaultNotifyBackoff,
-		readTimeout:   DefaultReadTimeout, faultSeed: 1,
-		authCodeTTL: DefaultAuthCodeTTL, refreshGrace: DefaultRefreshGrace,
+		notifyBackoff: DefaultNotifyBackoff, readTimeout: DefaultReadTimeout, faultSeed: 1,
+		authCodeTTL: DefaultAuthCodeTTL, refreshGrace: DefaultRefreshGrace, logLimit: DefaultLogLimit,
 	}
 	var err error
 	if cfg.categories, err = newCategoryTable(DefaultCategories()); err != nil {
@@ -158,7 +160,7 @@ func NewServer(opts ...Option) (*Server, error) {
 	s := &Server{
 		cfg: cfg, alipayKey: cfg.alipayKey, alipayPubPEM: []byte(testAlipayPublicKeyPEM),
 		stop: make(chan struct{}), apps: cfg.apps, merchants: map[string]*merchant{},
-		grants: map[string]*grant{}, refreshes: map[string]*grant{}, codes: map[string]*authCode{},
+		reqCounts: map[string]int{}, grants: map[string]*grant{}, refreshes: map[string]*grant{}, codes: map[string]*authCode{},
 		notifyURL: cfg.notifyURL, timers: map[*time.Timer]struct{}{},
 		rng: rand.New(rand.NewPCG(cfg.faultSeed, faultSeedStream)),
 	}
