@@ -63,9 +63,9 @@ func (s *Server) SetNotifyURL(u string) error {
 	return nil
 }
 
-// v1Content is the string a message-service message is signed over
-// (protocol.md §8.2, V1): every parameter except sign and sign_type, sorted
-// by key, joined as k=v with '&', empty values kept.
+// v1Content is the string a notification is signed over (V1): every
+// parameter except sign and sign_type, sorted by key, joined as k=v with
+// '&', empty values kept.
 func v1Content(params url.Values) string {
 	flat := make(map[string]string, len(params))
 	for k := range params {

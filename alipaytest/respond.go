@@ -13,7 +13,7 @@ import (
 	"strings"
 )
 
-// Gateway codes and their msg texts (protocol.md §9).
+// Gateway codes and their msg texts.
 const (
 	codeSuccess       = "10000"
 	codeUnavailable   = "20000"

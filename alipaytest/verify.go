@@ -36,7 +36,7 @@ const timestampLayout = "2006-01-02 15:04:05"
 // cst returns the fixed UTC+8 zone of timestamps (no tzdata needed).
 func cst() *time.Location { return time.FixedZone("UTC+8", 8*3600) }
 
-// signContent rebuilds the string the app signed (protocol.md §2): every
+// signContent rebuilds the string the app signed: every
 // received text parameter except sign and those with an empty value, sorted
 // by key, joined as k=v with '&', values raw. File parts are not parameters.
 func signContent(params map[string]string) string {
