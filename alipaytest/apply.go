@@ -114,7 +114,7 @@ func (s *Server) fieldApply(m *merchant, in *incoming) *answer {
 		UserAppID: m.appID, APIName: req.APIName, FieldName: req.FieldName, PackageCode: req.PackageCode,
 		SceneCode: req.SceneCode, QPSAnswer: req.QPSAnswer, CustomerAnswer: req.CustomerAnswer, Memo: req.Memo,
 		TinyAppTemplateID: req.TinyAppTemplateID, AuthFieldApply: raw, Status: StatusAudit,
-		AppliedAt: s.cfg.clock(),
+		AppliedAt: s.now(),
 	}
 	for _, f := range in.files {
 		app.Files = append(app.Files, f.File)

@@ -172,7 +172,8 @@ func TestClientSeesFaults(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t)
 	ctx := testCtx(t)
-	m := newClient(t, s, alipay.WithRetry(1, 0, 0)).WithAppAuthToken(DefaultMerchantToken)
+	// Call, which the client never retries: each fault shows as it is.
+	m := newClient(t, s).WithAppAuthToken(DefaultMerchantToken)
 	verifyStep := func(t *testing.T, err error, step string) {
 		t.Helper()
 		require.ErrorIs(t, err, alipay.ErrSignature)
@@ -182,26 +183,26 @@ func TestClientSeesFaults(t *testing.T) {
 	}
 
 	s.InjectFault(Fault{Kind: FaultTamperSignature, Count: 1})
-	_, err := m.AppAPIQuery(ctx, nil)
+	_, err := m.Call(ctx, methodAPIQuery, nil)
 	verifyStep(t, err, "bad_signature")
 
 	s.InjectFault(Fault{Kind: FaultMissingSignature, Count: 1})
-	_, err = m.AppAPIQuery(ctx, nil)
+	_, err = m.Call(ctx, methodAPIQuery, nil)
 	verifyStep(t, err, "missing_sign")
 
 	s.InjectFault(Fault{Kind: FaultDuplicateNode, Count: 1})
-	_, err = m.AppAPIQuery(ctx, nil)
+	_, err = m.Call(ctx, methodAPIQuery, nil)
 	verifyStep(t, err, "duplicate_node")
 
 	s.InjectFault(Fault{Kind: FaultHTTPStatus, Count: 1})
-	_, err = m.AppAPIQuery(ctx, nil)
+	_, err = m.Call(ctx, methodAPIQuery, nil)
 	require.ErrorIs(t, err, alipay.ErrBadResponse)
 	var re *alipay.ResponseError
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, http.StatusBadGateway, re.StatusCode)
 
 	s.InjectFault(Fault{Kind: FaultUnsignedError, Count: 1})
-	_, err = m.AppAPIQuery(ctx, nil)
+	_, err = m.Call(ctx, methodAPIQuery, nil)
 	var apiErr *alipay.APIError
 	require.ErrorAs(t, err, &apiErr)
 	assert.False(t, apiErr.Verified)
@@ -209,23 +210,23 @@ func TestClientSeesFaults(t *testing.T) {
 
 	// A signed business failure whose signature was stripped stays unverified.
 	s.InjectFault(Fault{Kind: FaultMissingSignature, Count: 1})
-	_, err = m.WithAppAuthToken("202405BBrevoked").AppAPIQuery(ctx, nil)
+	_, err = m.WithAppAuthToken("202405BBrevoked").Call(ctx, methodAPIQuery, nil)
 	require.ErrorAs(t, err, &apiErr)
 	assert.False(t, apiErr.Verified)
 	assert.True(t, alipay.IsAppAuthTokenInvalid(err))
 
 	s.InjectFault(Fault{Kind: FaultDisconnect, Count: 1})
-	_, err = m.AppAPIQuery(ctx, nil)
+	_, err = m.Call(ctx, methodAPIQuery, nil)
 	require.Error(t, err)
 	assert.False(t, errors.Is(err, alipay.ErrSignature))
 
 	s.InjectFault(Fault{Kind: FaultDelay, Delay: time.Hour, Count: 1})
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
-	_, err = m.AppAPIQuery(short, nil)
+	_, err = m.Call(short, methodAPIQuery, nil)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 
-	_, err = m.AppAPIQuery(ctx, nil)
+	_, err = m.Call(ctx, methodAPIQuery, nil)
 	require.NoError(t, err, "faults used up")
 }
 
@@ -320,4 +321,29 @@ func TestConcurrentUse(t *testing.T) {
 		require.NoError(t, <-done)
 	}
 	assert.Equal(t, 49, s.RequestCount(""))
+}
+
+// TestClientClassifiesInjectedFaults checks that what the fake injects is
+// what a client's retry rule sees.
+func TestClientClassifiesInjectedFaults(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	ctx := testCtx(t)
+	m := newClient(t, s).WithAppAuthToken(DefaultMerchantToken)
+	var apiErr *alipay.APIError
+
+	require.NoError(t, s.InjectFault(Fault{Kind: FaultUnknownError, Count: 1}))
+	_, err := m.Call(ctx, methodAPIQuery, nil)
+	require.ErrorAs(t, err, &apiErr)
+	assert.True(t, apiErr.Verified, "a signed 20000")
+	assert.True(t, alipay.IsTemporary(err))
+
+	require.NoError(t, s.InjectFault(Fault{Kind: FaultCallLimited, Count: 1}))
+	_, err = m.Call(ctx, methodAPIQuery, nil)
+	assert.True(t, alipay.IsRateLimited(err), "%v", err)
+
+	require.NoError(t, s.InjectFault(Fault{Kind: FaultDropRequest, Count: 1}))
+	_, err = m.Call(ctx, methodAPIQuery, nil)
+	require.Error(t, err)
+	assert.False(t, errors.Is(err, alipay.ErrSignature))
 }

@@ -55,7 +55,7 @@ func (s *Server) decide(id, apiName, fieldName, packageCode string, st Status, r
 // setStatus ends an audit and queues the notification. The caller holds
 // s.mu.
 func (s *Server) setStatus(m *merchant, a *Application, st Status, reason string) {
-	a.Status, a.Reason, a.DecidedAt = st, reason, s.cfg.clock()
+	a.Status, a.Reason, a.DecidedAt = st, reason, s.now()
 	if st != StatusReject {
 		a.Reason = ""
 	}
@@ -72,22 +72,22 @@ func (s *Server) scheduleAudit(m *merchant, a *Application) {
 	s.wg.Add(1) // Done when the timer fires, or in Close when it is stopped
 	t = time.AfterFunc(s.cfg.auditAfter, func() {
 		defer s.wg.Done()
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		delete(s.timers, t)
-		if s.closed || a.Status != StatusAudit {
+		cp, ok := s.auditCandidate(&t, a) // t is read under s.mu: the caller sets it while holding s.mu
+		if !ok {
 			return
 		}
 		st, reason := StatusAgree, ""
-		if s.cfg.auditFunc != nil {
-			cp := *a
-			cp.Files = append([]File(nil), a.Files...)
-			s.mu.Unlock()
-			st, reason = s.cfg.auditFunc(cp) // user code runs without the lock
-			s.mu.Lock()
-			if s.closed || a.Status != StatusAudit {
+		if fn := s.cfg.auditFunc; fn != nil {
+			// User code runs without the lock, and a panic in it is
+			// recovered: the application then stays under audit.
+			if !s.guard("WithAutoAudit", func() { st, reason = fn(cp) }) {
 				return
 			}
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.closed || a.Status != StatusAudit {
+			return
 		}
 		switch st {
 		case StatusAgree, StatusReject, StatusInvalid:
@@ -98,4 +98,18 @@ func (s *Server) scheduleAudit(m *merchant, a *Application) {
 		}
 	})
 	s.timers[t] = struct{}{}
+}
+
+// auditCandidate forgets the fired timer *t and returns a copy of a for the
+// AuditFunc, or false when a no longer needs a decision.
+func (s *Server) auditCandidate(t **time.Timer, a *Application) (Application, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.timers, *t)
+	if s.closed || a.Status != StatusAudit {
+		return Application{}, false
+	}
+	cp := *a
+	cp.Files = append([]File(nil), a.Files...)
+	return cp, true
 }

@@ -2,6 +2,7 @@ package alipaytest_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -68,4 +69,143 @@ func ExampleNewServer() {
 	// may apply for: getPhoneNumber mobile
 	// status: AGREE
 	// tampered answer refused: true
+}
+
+// A merchant authorises the ISV; the ISV exchanges the code for the
+// merchant's token, uses it, and sees it die when the merchant cancels.
+func ExampleServer_Authorize() {
+	s, err := alipaytest.NewServer()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+	ctx := context.Background()
+	isv, err := s.NewClient()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	code, err := s.Authorize("2021004000000010") // the code of the ISV's redirect URL
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	raw, err := isv.Call(ctx, "alipay.open.auth.token.app",
+		map[string]string{"grant_type": "authorization_code", "code": code})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var out struct {
+		Tokens []struct {
+			AppAuthToken string `json:"app_auth_token"`
+			AuthAppID    string `json:"auth_app_id"`
+		} `json:"tokens"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("authorised:", out.Tokens[0].AuthAppID)
+	merchant := isv.WithAppAuthToken(out.Tokens[0].AppAuthToken)
+	_, err = merchant.AppAPIFieldQuery(ctx, nil)
+	fmt.Println("call with its token:", err == nil)
+
+	_, err = isv.Call(ctx, "alipay.open.auth.token.app",
+		map[string]string{"grant_type": "authorization_code", "code": code})
+	var apiErr *alipay.APIError
+	fmt.Println("code used twice:", errors.As(err, &apiErr) && apiErr.SubCode == "AUTH_CODE_NOT_VALID")
+
+	if err := s.CancelAuthorization("2021004000000010"); err != nil {
+		fmt.Println(err)
+		return
+	}
+	_, err = merchant.AppAPIFieldQuery(ctx, nil)
+	fmt.Println("after cancellation:", alipay.IsAppAuthTokenInvalid(err))
+	// Output:
+	// authorised: 2021004000000010
+	// call with its token: true
+	// code used twice: true
+	// after cancellation: true
+}
+
+// The ISV sets a merchant's AES key (an encrypted, self-invoked call); a
+// user of the merchant's mini-program then shares a phone number, and the
+// front end posts the envelope to the ISV's backend.
+func ExampleServer_PhoneNumberEnvelope() {
+	const isvAESKey = "aYA0GP8JEW+D7/UFaskCWA==" // the ISV app's own content-encryption key
+	s, err := alipaytest.NewServer(alipaytest.WithAppAESKey(alipaytest.DefaultAppID, isvAESKey))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+	isv, err := s.NewClient(alipay.WithAESKey(isvAESKey))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	raw, err := isv.Call(context.Background(), "alipay.open.auth.app.aes.set",
+		map[string]string{"merchant_app_id": alipaytest.DefaultMerchantAppID})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var set struct {
+		AESKey string `json:"aes_key"`
+	}
+	if err := json.Unmarshal(raw, &set); err != nil {
+		fmt.Println(err)
+		return
+	}
+	current, _ := s.MerchantAESKey(alipaytest.DefaultMerchantAppID)
+	fmt.Println("the ISV holds the merchant's key:", set.AESKey == current)
+
+	envelope, err := s.PhoneNumberEnvelope(alipaytest.DefaultMerchantAppID, "13800000000")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var e map[string]string
+	if err := json.Unmarshal(envelope, &e); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(e["sign_type"], e["encrypt_type"], e["charset"], e["sign"] != "", e["response"] != "")
+	// Output:
+	// the ISV holds the merchant's key: true
+	// RSA2 AES UTF-8 true true
+}
+
+// A fifth of the calls fail as the gateway's rate limiter would; the seed
+// makes them the same calls on every run.
+func ExampleServer_InjectFault() {
+	s, err := alipaytest.NewServer(alipaytest.WithFaultSeed(42))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer s.Close()
+	c, err := s.NewClient()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	m := c.WithAppAuthToken(alipaytest.DefaultMerchantToken)
+	if err := s.InjectFault(alipaytest.Fault{Kind: alipaytest.FaultCallLimited, Rate: 0.2}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	limited := 0
+	for i := 0; i < 20; i++ {
+		// Call is never retried by the client, so each fault shows.
+		if _, err := m.Call(context.Background(), "alipay.open.app.api.field.query", nil); alipay.IsRateLimited(err) {
+			limited++
+		}
+	}
+	fmt.Println("rate-limited calls:", limited, "of 20")
+	// Output:
+	// rate-limited calls: 4 of 20
 }

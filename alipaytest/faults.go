@@ -1,6 +1,8 @@
 package alipaytest
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -21,7 +23,8 @@ const (
 	// claiming success after the signed one.
 	FaultDuplicateNode
 	// FaultHTTPStatus answers Fault.Status (default 502) with an HTML body,
-	// as a front proxy does. The request is not handled.
+	// as a front proxy does (413 is the access layer's "Request Entity Too
+	// Large"). The request is not handled.
 	FaultHTTPStatus
 	// FaultDelay waits Fault.Delay after handling the request, then answers.
 	// The wait ends early when the client gives up (its ctx) or the server
@@ -32,8 +35,29 @@ const (
 	// (service currently unavailable). The request is not handled.
 	FaultUnsignedError
 	// FaultDisconnect handles the request, then closes the connection
-	// without an answer.
+	// without an answer: "applied, then the connection dropped". The
+	// request's record says what was applied; the client never hears.
 	FaultDisconnect
+	// FaultUnknownError answers a signed 20000 isp.unknow-error, the
+	// gateway's "outcome unknown". The request is not handled.
+	FaultUnknownError
+	// FaultCallLimited answers a signed 40005 (call frequency limit) with
+	// sub_code Fault.SubCode, by default "isv.app-call-limited" (the
+	// per-method limit is "isv.method-call-limited"). The request is not
+	// handled.
+	FaultCallLimited
+	// FaultError answers a signed failure with Fault.Code (default 40004),
+	// Fault.SubCode and Fault.SubMsg, in the method's node; use it for any
+	// refusal the server does not produce by itself (a 20000
+	// SYSTEM_ERROR, a 40004 CANNOT_MODIFY_CATEGORY_WITH_RELATION_VERSION of
+	// baseinfo.modify, …). The request is not handled.
+	FaultError
+	// FaultDropRequest reads the request, then closes the connection before
+	// any status, without handling it: to the client it looks like
+	// FaultDisconnect, but nothing was applied.
+	FaultDropRequest
+
+	lastFaultKind = FaultDropRequest
 )
 
 // String returns the kind's name.
@@ -53,6 +77,14 @@ func (k FaultKind) String() string {
 		return "UnsignedError"
 	case FaultDisconnect:
 		return "Disconnect"
+	case FaultUnknownError:
+		return "UnknownError"
+	case FaultCallLimited:
+		return "CallLimited"
+	case FaultError:
+		return "Error"
+	case FaultDropRequest:
+		return "DropRequest"
 	case 0:
 		return "None"
 	}
@@ -69,25 +101,45 @@ type Fault struct {
 	// Count is how many matching requests get the fault; 0 means every
 	// matching request until [Server.ClearFaults].
 	Count int
-	// Status is the HTTP status of FaultHTTPStatus; 0 or a status below 400
-	// means 502.
+	// Rate, when not 0, makes the fault hit each matching request with this
+	// probability (0 < Rate ≤ 1), drawn from the server's seeded source
+	// ([WithFaultSeed]); Count then bounds the hits. A request the draw
+	// spares goes on to the next queued fault.
+	Rate float64
+	// Status is the HTTP status of FaultHTTPStatus; 0 means 502.
 	Status int
 	// Delay is the wait of FaultDelay.
 	Delay time.Duration
+	// Code, SubCode and SubMsg are the failure of FaultError (Code defaults
+	// to 40004); SubCode is also the sub_code of FaultCallLimited.
+	Code, SubCode, SubMsg string
 }
 
 // InjectFault queues f. Each request takes the first queued fault that
-// matches its method; faults of an unknown Kind are ignored.
-func (s *Server) InjectFault(f Fault) {
-	if f.Kind < FaultTamperSignature || f.Kind > FaultDisconnect || f.Count < 0 {
-		return
+// matches its method (and, for a fault with a Rate, whose draw hits). It
+// returns an error, and queues nothing, for an unknown Kind, a negative
+// Count, a Rate outside [0, 1], a Status outside 400–599, or a Code that
+// is not a failure.
+func (s *Server) InjectFault(f Fault) error {
+	switch {
+	case f.Kind < FaultTamperSignature || f.Kind > lastFaultKind:
+		return fmt.Errorf("alipaytest: InjectFault: unknown kind %v", f.Kind)
+	case f.Count < 0:
+		return fmt.Errorf("alipaytest: InjectFault: negative Count %d", f.Count)
+	case !(f.Rate >= 0 && f.Rate <= 1): // NaN fails both
+		return fmt.Errorf("alipaytest: InjectFault: Rate %v is not in [0, 1]", f.Rate)
+	case f.Kind == FaultHTTPStatus && f.Status != 0 && (f.Status < 400 || f.Status > 599):
+		return fmt.Errorf("alipaytest: InjectFault: Status %d is not an HTTP error", f.Status)
+	case f.Kind == FaultError && (f.Code == codeSuccess || f.Code == "" && f.SubCode == ""):
+		return errors.New("alipaytest: InjectFault: FaultError needs a failure Code or a SubCode")
 	}
-	if f.Kind == FaultHTTPStatus && (f.Status < 400 || f.Status > 599) {
+	if f.Kind == FaultHTTPStatus && f.Status == 0 {
 		f.Status = http.StatusBadGateway
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = append(s.faults, &f)
+	return nil
 }
 
 // ClearFaults removes every queued fault.
@@ -97,12 +149,16 @@ func (s *Server) ClearFaults() {
 	s.faults = nil
 }
 
-// takeFault consumes one use of the first fault matching method.
+// takeFault consumes one use of the first fault matching method whose
+// draw, if it has a rate, hits.
 func (s *Server) takeFault(method string) Fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, f := range s.faults {
 		if f.Method != "" && f.Method != method {
+			continue
+		}
+		if f.Rate > 0 && s.rng.Float64() >= f.Rate {
 			continue
 		}
 		out := *f
@@ -114,6 +170,35 @@ func (s *Server) takeFault(method string) Fault {
 		return out
 	}
 	return Fault{}
+}
+
+// faultAnswer is the failure a fault answers instead of handling the
+// request, or nil when f does not replace the handling.
+func faultAnswer(f Fault, method string) *answer {
+	var a *answer
+	switch f.Kind {
+	case FaultUnsignedError, FaultUnknownError:
+		a = failure(codeUnavailable, "isp.unknow-error", "服务暂不可用（业务系统不可用）")
+	case FaultCallLimited:
+		sub := f.SubCode
+		if sub == "" {
+			sub = "isv.app-call-limited"
+		}
+		a = failure(codeCallLimited, sub, "调用频次超限")
+	case FaultError:
+		code := f.Code
+		if code == "" {
+			code = codeBusinessError
+		}
+		a = failure(code, f.SubCode, f.SubMsg)
+	default:
+		return nil
+	}
+	a.node, a.signed = errorNode, f.Kind != FaultUnsignedError
+	if knownMethod(method) {
+		a.node = nodeName(method)
+	}
+	return a
 }
 
 // wait sleeps d, or less when the request's ctx ends or the server closes.

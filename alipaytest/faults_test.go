@@ -60,7 +60,7 @@ func TestFaultsOnTheWire(t *testing.T) {
 func TestFaultSelection(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t)
-	s.InjectFault(Fault{Kind: FaultKind(99)})                                       // ignored
+	require.Error(t, s.InjectFault(Fault{Kind: FaultKind(99)}))                     // refused
 	s.InjectFault(Fault{Method: methodFieldQuery, Kind: FaultHTTPStatus, Count: 2}) // only field.query
 	requireCode(t, newCall(t, s, methodAPIQuery).do(t), "10000", "")
 	assert.Equal(t, http.StatusBadGateway, newCall(t, s, methodFieldQuery).do(t).status)
@@ -139,4 +139,108 @@ func TestCloseEndsSlowAnswers(t *testing.T) {
 		t.Fatal("Close waited for the delay")
 	}
 	<-got
+}
+
+func TestGatewayFailureFaults(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+
+	// Answered without handling: nothing is applied, and the answer is signed.
+	require.NoError(t, s.InjectFault(Fault{Kind: FaultUnknownError, Count: 1}))
+	requireCode(t, applyCall(t, s).do(t), "20000", "isp.unknow-error")
+	require.NoError(t, s.InjectFault(Fault{Kind: FaultCallLimited, Count: 1}))
+	r := applyCall(t, s).do(t)
+	requireCode(t, r, "40005", "isv.app-call-limited")
+	assert.Equal(t, "alipay_open_app_api_field_apply_response", r.node)
+	require.NoError(t, s.InjectFault(Fault{Kind: FaultCallLimited, SubCode: "isv.method-call-limited", Count: 1}))
+	requireCode(t, applyCall(t, s).do(t), "40005", "isv.method-call-limited")
+	require.NoError(t, s.InjectFault(Fault{Method: methodBaseInfoModify, Kind: FaultError,
+		SubCode: "CANNOT_MODIFY_CATEGORY_WITH_RELATION_VERSION", SubMsg: "请通过版本审核修改类目", Count: 1}))
+	r = newCall(t, s, methodBaseInfoModify).set("mini_category_ids", "XS1011_XS2089").do(t)
+	requireCode(t, r, "40004", "CANNOT_MODIFY_CATEGORY_WITH_RELATION_VERSION")
+	assert.Equal(t, "请通过版本审核修改类目", r.subMsg)
+	info, _ := s.BaseInfo(DefaultMerchantToken)
+	assert.Empty(t, info.MiniCategoryIDs, "a refused modify changes nothing")
+
+	require.NoError(t, s.InjectFault(Fault{Kind: FaultHTTPStatus, Status: http.StatusRequestEntityTooLarge, Count: 1}))
+	r = applyCall(t, s).do(t)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, r.status)
+	assert.Contains(t, r.raw, "413 Request Entity Too Large")
+
+	// Dropped before any status: the client hears nothing, nothing is applied.
+	require.NoError(t, s.InjectFault(Fault{Method: methodFieldApply, Kind: FaultDropRequest, Count: 1}))
+	_, err := http.DefaultClient.Do(applyCall(t, s).request(t))
+	require.Error(t, err)
+	assert.Empty(t, s.Applications(DefaultMerchantToken))
+	recs := s.Requests()
+	last := recs[len(recs)-1]
+	assert.Equal(t, FaultDropRequest, last.Fault)
+	assert.Equal(t, 0, last.HTTPStatus)
+
+	// Applied, then dropped: the record is there, the client never heard.
+	require.NoError(t, s.InjectFault(Fault{Method: methodFieldApply, Kind: FaultDisconnect, Count: 1}))
+	_, err = http.DefaultClient.Do(applyCall(t, s).request(t))
+	require.Error(t, err)
+	assert.Len(t, s.Applications(DefaultMerchantToken), 1)
+
+	requireCode(t, newCall(t, s, methodAPIQuery).do(t), "10000", "")
+}
+
+func TestInjectFaultRefusesBadFaults(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	for _, f := range []Fault{
+		{Kind: FaultKind(99)}, {Kind: 0}, {Kind: FaultDelay, Count: -1}, {Kind: FaultDelay, Rate: 1.5},
+		{Kind: FaultDelay, Rate: -0.1}, {Kind: FaultHTTPStatus, Status: 302}, {Kind: FaultError},
+		{Kind: FaultError, Code: "10000", SubCode: "X"},
+	} {
+		assert.Error(t, s.InjectFault(f), "%+v", f)
+	}
+	requireCode(t, newCall(t, s, methodAPIQuery).do(t), "10000", "")
+}
+
+// faultPattern makes n calls and returns which ones were faulted.
+func faultPattern(t *testing.T, s *Server, n int) []bool {
+	out := make([]bool, n)
+	for i := range out {
+		out[i] = newCall(t, s, methodAPIQuery).do(t).code != "10000"
+	}
+	return out
+}
+
+func TestRateFaultsAreSeeded(t *testing.T) {
+	t.Parallel()
+	const n = 200
+	run := func(seed uint64) []bool {
+		s := newTestServer(t, WithFaultSeed(seed))
+		require.NoError(t, s.InjectFault(Fault{Kind: FaultUnknownError, Rate: 0.25}))
+		return faultPattern(t, s, n)
+	}
+	a, b, c := run(7), run(7), run(8)
+	assert.Equal(t, a, b, "the same seed faults the same calls")
+	assert.NotEqual(t, a, c, "another seed faults other calls")
+	hits := 0
+	for _, hit := range a {
+		if hit {
+			hits++
+		}
+	}
+	assert.InDelta(t, n/4, hits, n/8, "about a quarter of the calls")
+
+	// Count bounds the hits of a rate; a spared request goes on to the next fault.
+	s := newTestServer(t)
+	require.NoError(t, s.InjectFault(Fault{Kind: FaultUnknownError, Rate: 0.5, Count: 3}))
+	require.NoError(t, s.InjectFault(Fault{Kind: FaultCallLimited, Rate: 1, Count: 5}))
+	faulted := 0
+	for _, hit := range faultPattern(t, s, 40) {
+		if hit {
+			faulted++
+		}
+	}
+	assert.Equal(t, 8, faulted)
+	kinds := map[FaultKind]int{}
+	for _, rec := range s.Requests() {
+		kinds[rec.Fault]++
+	}
+	assert.Equal(t, map[FaultKind]int{FaultUnknownError: 3, FaultCallLimited: 5, 0: 32}, kinds)
 }

@@ -2,10 +2,23 @@ package alipaytest
 
 import (
 	"net/http"
+	"runtime/debug"
 )
 
 // serveGateway answers one request on /gateway.do.
 func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
+	// A panic here is the server's own bug or a callback's that escaped
+	// its guard: record it and answer 500 rather than let net/http log it
+	// and drop the connection unexplained.
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.recordPanic("gateway handler", v, string(debug.Stack()))
+			http.Error(w, "alipaytest: recovered panic; see Server.Err", http.StatusInternalServerError)
+		}
+	}()
 	trace := randomHex(16)
 	w.Header()["trace_id"] = []string{trace} // the gateway's spelling, not canonicalised
 	if r.Method != http.MethodPost {
@@ -24,20 +37,27 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 	method := in.get("method")
 	f := s.takeFault(method)
 	rec.Fault = f.Kind
-	var a *answer
 	switch f.Kind {
 	case FaultHTTPStatus:
 		rec.HTTPStatus = f.Status
 		s.noteWriteError(s.record(in, rec), writeHTMLError(w, f.Status))
 		return
-	case FaultUnsignedError:
-		a = failure(codeUnavailable, "isp.unknow-error", "服务暂不可用（业务系统不可用）")
-		a.node = errorNode
-		if knownMethod(method) {
-			a.node = nodeName(method)
+	case FaultDropRequest:
+		rec.HTTPStatus = 0
+		i := s.record(in, rec)
+		if !disconnect(w) { // not hijackable: the closest is a proxy's 502
+			s.noteWriteError(i, writeHTMLError(w, http.StatusBadGateway))
 		}
-	default:
+		return
+	}
+	a := faultAnswer(f, method)
+	if a == nil {
 		a = s.process(in)
+	}
+	if f.Kind != FaultDisconnect {
+		if p := s.takeUnreported(); p != nil {
+			a = panicAnswer(method, p)
+		}
 	}
 	rec.Code, rec.SubCode = a.code, a.subCode
 	if f.Kind == FaultDisconnect {
@@ -60,15 +80,4 @@ func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
 		// Not hijackable: answer normally rather than hang.
 	}
 	s.noteWriteError(i, s.writeAnswer(w, a, f.Kind))
-}
-
-// noteWriteError stores in request i's record that its answer could not be
-// written.
-func (s *Server) noteWriteError(i int, err error) {
-	if err == nil {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests[i].WriteError = err.Error()
 }

@@ -1,7 +1,6 @@
 package alipaytest
 
 import (
-	"encoding/json"
 	"strings"
 )
 
@@ -14,19 +13,22 @@ func (s *Server) process(in *incoming) *answer {
 	}
 	method := in.get("method")
 	a := s.dispatch(in, method)
-	a.node, a.signed = nodeName(method), true
+	a.node, a.signed, a.aesKey = nodeName(method), true, in.aesKey
 	return a
 }
 
 func (s *Server) dispatch(in *incoming, method string) *answer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if a, ok := s.dispatchISV(in, method); ok {
+		return a
+	}
 	m, fail := s.subject(in.get("app_id"), in.get("app_auth_token"))
 	if fail != nil {
 		return fail
 	}
-	if method != methodBaseInfoModify && method != methodFieldApply && len(in.files) > 0 {
-		return failure(codeInvalidArgs, "isv.invalid-parameter", "参数无效: "+method+" 不接受文件参数 "+in.files[0].Part)
+	if a := noFiles(in, method); a != nil {
+		return a
 	}
 	switch method {
 	case methodBaseInfoQuery:
@@ -44,6 +46,56 @@ func (s *Server) dispatch(in *incoming, method string) *answer {
 	}
 }
 
+// isvMethod is a method the ISV app calls for itself. refusal is the
+// sub_code a common app_auth_token gets; "" when one is allowed (it must
+// then be valid).
+type isvMethod struct {
+	refusal string
+	handle  func(s *Server, in *incoming, caller string) *answer
+}
+
+// isvMethods are the methods that do not act on a merchant's mini-program
+// through the common app_auth_token.
+var isvMethods = map[string]isvMethod{
+	methodTokenApp:             {"APP_NOT_ISV", (*Server).tokenApp},
+	methodTokenAppQuery:        {"APP_NOT_ISV", (*Server).tokenAppQuery},
+	methodAESSet:               {"ACCESS_DENIED", (*Server).aesSet},
+	methodAESGet:               {"ACCESS_DENIED", (*Server).aesGet},
+	methodCategoryQuery:        {"", (*Server).categoryQuery},
+	methodCategoryRequireQuery: {"", (*Server).categoryRequireQuery},
+	methodTemplateUsage:        {"", (*Server).templateUsage},
+}
+
+// dispatchISV answers the methods of isvMethods; ok is false for the
+// others. The caller holds s.mu.
+func (s *Server) dispatchISV(in *incoming, method string) (a *answer, ok bool) {
+	im, ok := isvMethods[method]
+	if !ok {
+		return nil, false
+	}
+	caller, token := in.get("app_id"), in.get("app_auth_token")
+	if token != "" {
+		if im.refusal != "" {
+			return failure(codeBusinessError, im.refusal, method+" 是三方应用自调用接口, 不能传 app_auth_token"), true
+		}
+		if _, fail := s.subject(caller, token); fail != nil {
+			return fail, true
+		}
+	}
+	if a := noFiles(in, method); a != nil {
+		return a, true
+	}
+	return im.handle(s, in, caller), true
+}
+
+// noFiles refuses file parts on a method that takes none.
+func noFiles(in *incoming, method string) *answer {
+	if method != methodBaseInfoModify && method != methodFieldApply && len(in.files) > 0 {
+		return failure(codeInvalidArgs, "isv.invalid-parameter", "参数无效: "+method+" 不接受文件参数 "+in.files[0].Part)
+	}
+	return nil
+}
+
 // subject returns the mini-program a call acts on. With an app_auth_token
 // it is the merchant who granted that token to the calling app. Without
 // one, the call acts on the calling app itself: that is a mini-program only
@@ -52,15 +104,13 @@ func (s *Server) dispatch(in *incoming, method string) *answer {
 // APPLICATION_TYPE_NOT_MINIAPP. The caller holds s.mu.
 func (s *Server) subject(appID, token string) (*merchant, *answer) {
 	if token != "" {
-		if m := s.merchants[token]; m != nil && m.isvAppID == appID {
-			return m, nil
+		if g := s.grants[token]; g != nil && g.isvAppID == appID && g.live(s.now()) {
+			return g.m, nil
 		}
 		return nil, failure(codeTokenInvalid, "aop.invalid-app-auth-token", "无效的应用授权令牌")
 	}
-	for _, m := range s.merchants {
-		if m.appID == appID {
-			return m, nil
-		}
+	if m := s.merchants[appID]; m != nil {
+		return m, nil
 	}
 	return nil, failure(codeBusinessError, "APPLICATION_TYPE_NOT_MINIAPP",
 		"应用类型不是小程序: 未传 app_auth_token, 接口作用于调用方应用 "+appID+" 本身")
@@ -123,12 +173,8 @@ func sceneQuery(m *merchant, in *incoming) *answer {
 		APIName   *string `json:"api_name"`
 		FieldName *string `json:"field_name"`
 	}
-	biz := in.get("biz_content")
-	if biz == "" {
-		return failure(codeBusinessError, "INVALID_PARAM", "参数有误: 缺少 biz_content")
-	}
-	if err := json.Unmarshal([]byte(biz), &q); err != nil {
-		return failure(codeBusinessError, "INVALID_PARAM", "参数有误: biz_content 不是合法的 JSON 对象")
+	if a := bizJSON(in, &q, "INVALID_PARAM"); a != nil {
+		return a
 	}
 	switch {
 	case q.APIName == nil || strings.TrimSpace(*q.APIName) == "":

@@ -18,8 +18,10 @@ import (
 // value's length and characters, the categories (1–4, known ids; the legacy
 // app_category_ids are ignored when mini_category_ids is given), the logo
 // (png/jpg/jpeg, non-empty, ≤ 2 MiB, square), and a phone or an email in
-// the result. Nothing is applied unless everything passes. The caller holds
-// s.mu.
+// the result. Nothing is applied unless everything passes; on a listed
+// mini-program the change waits for an information audit
+// ([Server.ApproveBaseInfo]), during which another modify is refused with
+// MINI_APP_INFO_AUDIT_CONTAINS. The caller holds s.mu.
 func (s *Server) baseInfoModify(m *merchant, in *incoming) *answer {
 	for _, f := range in.files {
 		if f.Part != "app_logo" {
@@ -28,6 +30,9 @@ func (s *Server) baseInfoModify(m *merchant, in *incoming) *answer {
 	}
 	if _, ok := in.params["app_logo"]; ok {
 		return failure(codeInvalidArgs, "isv.invalid-parameter", "参数无效: app_logo 必须是带 filename 的文件参数")
+	}
+	if m.pendingInfo != nil {
+		return failure(codeBusinessError, "MINI_APP_INFO_AUDIT_CONTAINS", "小程序已有信息审核中, 请等待审核结束")
 	}
 	logo := in.file("app_logo")
 	next := m.info
@@ -92,10 +97,16 @@ func (s *Server) baseInfoModify(m *merchant, in *incoming) *answer {
 	if next.ServicePhone == "" && next.ServiceEmail == "" {
 		return failure(codeBusinessError, "SERVICE_TEL_AND_MAIL_BOTH_BLANK", "客服电话和客服邮箱不能同时为空")
 	}
-	m.info = next
+	status := ModifyStatusApplied
+	if m.listed {
+		// A listed mini-program's change waits for an information audit.
+		m.pendingInfo, status = &next, ModifyStatusPendingAudit
+	} else {
+		m.info = next
+	}
 	return success(struct {
 		ModifyStatus string `json:"modify_status"`
-	}{"1"})
+	}{status})
 }
 
 // nameRune is the character set of names: letters (Chinese included),
@@ -105,27 +116,6 @@ func nameRune(c rune) bool {
 }
 
 func phoneRune(c rune) bool { return (c >= '0' && c <= '9') || c == '-' }
-
-// checkCategories checks "a_b;c_d": 1–4 categories of 2–3 known levels;
-// front-end ids start with "XS".
-func (s *Server) checkCategories(ids string, front bool) *answer {
-	cats := splitCategoryIDs(ids)
-	if len(cats) < 1 || len(cats) > 4 {
-		return failure(codeBusinessError, "CATEGORY_NUM_IS_INVALID", "类目数量需要是1-4个")
-	}
-	for _, cat := range cats {
-		if len(cat) < 2 || len(cat) > 3 {
-			return failure(codeBusinessError, "INVALID_CATEGOTY", "类目需为二级或三级: "+strings.Join(cat, "_"))
-		}
-		for _, id := range cat {
-			_, known := s.cfg.categories[id]
-			if !known || strings.HasPrefix(id, "XS") != front {
-				return failure(codeBusinessError, "INVALID_CATEGOTY", "类目不存在: "+id)
-			}
-		}
-	}
-	return nil
-}
 
 // checkLogo checks the app_logo file: extension, size, decodable, square.
 func checkLogo(f *filePart) *answer {

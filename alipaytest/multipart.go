@@ -30,6 +30,20 @@ type incoming struct {
 	mediaType string // of the body; "" when there is none
 	malformed string // why the request could not be parsed; "" when it could
 	tooLarge  bool   // the body exceeded the cap
+	// aesKey is the calling app's AES key when the request came with
+	// encrypt_type=AES; its answer is then encrypted too. plainBiz is its
+	// decrypted biz_content.
+	aesKey   []byte
+	plainBiz string
+}
+
+// biz returns biz_content in plain text: decrypted when the request was
+// AES-encrypted.
+func (in *incoming) biz() string {
+	if in.aesKey != nil {
+		return in.plainBiz
+	}
+	return in.get("biz_content")
 }
 
 // filePart is a received file part: its description and its first bytes

@@ -12,15 +12,24 @@ import (
 	"time"
 )
 
-// Notification is a field.changed message the server sent, or is sending.
+// Notification is a message the server sent, or is sending, to the notify
+// URL: a field.changed message, an authorization notify or a cancelled
+// authorization.
 type Notification struct {
+	// Event is the msg_method of a message-service message
+	// ("alipay.open.app.api.field.changed",
+	// "alipay.open.auth.appauth.cancelled") or the notify_type of a 1.0
+	// notify ("open_app_auth_notify").
+	Event string
 	// NotifyID is the message's notify_id (34 digits, unique per message;
 	// a redelivery keeps it).
 	NotifyID string
 	// Form is the message exactly as POSTed, sign included.
-	Form        url.Values
-	UserAppID   string // the application's fields, as in biz_content
-	APIName     string
+	Form url.Values
+	// UserAppID is the merchant mini-program concerned (user_app_id of a
+	// field.changed message, auth_app_id of an authorization event).
+	UserAppID   string
+	APIName     string // the application's fields, as in biz_content (field.changed only)
 	FieldName   string
 	PackageCode string
 	Status      Status // the new status
@@ -54,9 +63,9 @@ func (s *Server) SetNotifyURL(u string) error {
 	return nil
 }
 
-// v1Content is the string a message-service message is signed over
-// (protocol.md §8.2, V1): every parameter except sign and sign_type, sorted
-// by key, joined as k=v with '&', empty values kept.
+// v1Content is the string a notification is signed over (V1): every
+// parameter except sign and sign_type, sorted by key, joined as k=v with
+// '&', empty values kept.
 func v1Content(params url.Values) string {
 	flat := make(map[string]string, len(params))
 	for k := range params {
@@ -98,11 +107,9 @@ func (s *Server) notifyLocked(m *merchant, a *Application) {
 	if s.notifyURL == "" || s.closed {
 		return
 	}
-	s.seq++
-	now := s.cfg.clock()
-	id := now.In(cst()).Format("20060102") + randomDigits(14) + fmt.Sprintf("%012d", s.seq)
+	now := s.now()
 	form := url.Values{
-		"notify_id":     {id},
+		"notify_id":     {s.newNotifyID(now)},
 		"utc_timestamp": {strconv.FormatInt(now.UnixMilli(), 10)},
 		"msg_method":    {methodFieldChanged},
 		"app_id":        {m.isvAppID},
@@ -114,14 +121,32 @@ func (s *Server) notifyLocked(m *merchant, a *Application) {
 			PackageCode: a.PackageCode, Status: s.wireStatus(a.Status), Reason: a.Reason,
 		}))},
 	}
-	form = s.SignNotification(form)
-	n := &note{Notification: Notification{
-		NotifyID: id, Form: form, UserAppID: a.UserAppID, APIName: a.APIName, FieldName: a.FieldName,
+	s.queueLocked(form, Notification{
+		Event: methodFieldChanged, UserAppID: a.UserAppID, APIName: a.APIName, FieldName: a.FieldName,
 		PackageCode: a.PackageCode, Status: a.Status, Reason: a.Reason,
-	}, body: form.Encode()}
-	s.notes = append(s.notes, n)
-	s.lastNote = n
-	s.startDelivery(n, s.notifyURL)
+	})
+}
+
+// newNotifyID returns a fresh notify_id: the date (UTC+8), 14 random digits
+// and a 12-digit sequence number. The caller holds s.mu.
+func (s *Server) newNotifyID(now time.Time) string {
+	s.seq++
+	return now.In(cst()).Format("20060102") + randomDigits(14) + fmt.Sprintf("%012d", s.seq)
+}
+
+// queueLocked signs form and starts sending it to the notify URL, keeping
+// n (completed with the form) as its record. The caller holds s.mu and has
+// checked that the server is open and a notify URL is set.
+func (s *Server) queueLocked(form url.Values, n Notification) {
+	form = s.SignNotification(form)
+	n.NotifyID, n.Form = form.Get("notify_id"), form
+	nn := &note{Notification: n, body: form.Encode()}
+	s.notes = append(s.notes, nn)
+	if over := len(s.notes) - s.cfg.logLimit; over > 0 {
+		s.notes = s.notes[over:]
+	}
+	s.lastNote = nn
+	s.startDelivery(nn, s.notifyURL)
 }
 
 // randomDigits returns n random decimal digits.
@@ -214,7 +239,8 @@ func (s *Server) post(u, body string) string {
 	return ""
 }
 
-// Notifications returns copies of the messages sent so far, oldest first.
+// Notifications returns copies of the messages sent so far, oldest first:
+// the last [WithLogLimit] of them.
 func (s *Server) Notifications() []Notification {
 	s.mu.Lock()
 	defer s.mu.Unlock()

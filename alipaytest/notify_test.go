@@ -96,6 +96,19 @@ func newReceiver(t *testing.T, s **Server, answer func(attempt int) (int, string
 	return rc
 }
 
+// next returns the next message the receiver got, failing the test after
+// a generous deadline instead of hanging.
+func (rc *receiver) next(t *testing.T) url.Values {
+	t.Helper()
+	select {
+	case form := <-rc.got:
+		return form
+	case <-time.After(20 * time.Second):
+		t.Fatal("no message delivered")
+		return nil
+	}
+}
+
 func waitIdle(t *testing.T, s *Server) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

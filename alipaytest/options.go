@@ -38,6 +38,15 @@ const (
 	// DefaultNotifyBackoff is the wait before the second attempt; it doubles
 	// after each failed attempt.
 	DefaultNotifyBackoff = 20 * time.Millisecond
+	// DefaultReadTimeout bounds how long the server waits for a request's
+	// headers and body ([WithReadTimeout]).
+	DefaultReadTimeout = 30 * time.Second
+	// DefaultLogLimit is how many request records and notifications the
+	// server keeps ([WithLogLimit]).
+	DefaultLogLimit = 10000
+	// CloseGrace is how long [Server.Close] lets requests in progress
+	// finish before it closes their connections.
+	CloseGrace = 2 * time.Second
 )
 
 // Option configures a [Server]. Options check their argument; an invalid
@@ -66,7 +75,16 @@ type config struct {
 	auditFunc      AuditFunc
 	autoAudit      bool
 	lowerStatus    bool
-	categories     map[string]string
+	categories     categoryTable
+	templates      map[string]Template
+	logLimit       int
+	readTimeout    time.Duration
+	faultSeed      uint64
+	authCodeTTL    time.Duration
+	refreshGrace   time.Duration
+	stringExpiries bool
+	appAESKeys     map[string][]byte // content-encryption key of each app
+	tb             TB
 }
 
 // WithClock replaces time.Now as the server's clock: the timestamp window is
@@ -125,6 +143,28 @@ func WithApp(appID string, publicKeyPEM []byte) Option {
 	}
 }
 
+// WithAppAESKey gives the server an app's content-encryption key
+// (接口内容加密, the AES key of the app's console, Base64 of 16, 24 or 32
+// bytes), as alipay.WithAESKey gives it to the client. Requests from that
+// app with encrypt_type=AES are then decrypted after their signature is
+// checked, and answered encrypted: the node is the Base64 ciphertext as a
+// JSON string, signed with its quotes. alipay.open.auth.app.aes.set and
+// .get require it. Without it, an encrypted request is answered 40002
+// isv.decryption-error-not-valid-encrypt-key.
+func WithAppAESKey(appID, key string) Option {
+	return func(c *config) error {
+		k, err := parseAESKey(key)
+		if err != nil {
+			return fmt.Errorf("WithAppAESKey(%s): %v", appID, err)
+		}
+		if c.appAESKeys == nil {
+			c.appAESKeys = map[string][]byte{}
+		}
+		c.appAESKeys[appID] = k
+		return nil
+	}
+}
+
 // WithAlipayPrivateKey makes the server sign responses and notifications
 // with key (PEM or bare Base64, PKCS#8 or PKCS#1, RSA ≥ 2048 bits) instead
 // of the PUBLIC TEST key; [Server.AlipayPublicKeyPEM] follows. Use it to
@@ -147,6 +187,11 @@ func WithMerchant(m Merchant) Option {
 	return func(c *config) error {
 		if m.Token == "" || m.AppID == "" {
 			return errors.New("WithMerchant: Token and AppID are required")
+		}
+		if m.AESKey != "" {
+			if _, err := parseAESKey(m.AESKey); err != nil {
+				return fmt.Errorf("WithMerchant(%s): %v", m.AppID, err)
+			}
 		}
 		c.merchants = append(c.merchants, m)
 		return nil
@@ -203,15 +248,92 @@ func WithLowerCaseStatus() Option {
 	}
 }
 
-// WithCategory adds a category id and its name to the built-in table that
-// baseinfo.modify accepts ids from and baseinfo.query names from. New
-// front-end category ids start with "XS"; legacy ones are digits.
-func WithCategory(id, name string) Option {
+// WithReadTimeout bounds how long the server waits for a request's headers,
+// and for its whole body (default [DefaultReadTimeout]): a client that
+// stalls mid-body gets its connection closed instead of holding a handler.
+func WithReadTimeout(d time.Duration) Option {
 	return func(c *config) error {
-		if id == "" || name == "" {
-			return errors.New("WithCategory: empty id or name")
+		if d <= 0 {
+			return fmt.Errorf("WithReadTimeout: %v is not positive", d)
 		}
-		c.categories[id] = name
+		c.readTimeout = d
+		return nil
+	}
+}
+
+// WithAuthCodeTTL sets how long an app_auth_code from [Server.Authorize]
+// can be exchanged, on the server clock (default [DefaultAuthCodeTTL]).
+func WithAuthCodeTTL(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return fmt.Errorf("WithAuthCodeTTL: %v is not positive", d)
+		}
+		c.authCodeTTL = d
+		return nil
+	}
+}
+
+// WithRefreshGrace sets how long a token keeps working, on the server
+// clock, after a refresh or a new authorization replaced it (default
+// [DefaultRefreshGrace]: it dies at once). A spent refresh token dies at
+// once whatever the grace.
+func WithRefreshGrace(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("WithRefreshGrace: negative grace %v", d)
+		}
+		c.refreshGrace = d
+		return nil
+	}
+}
+
+// WithStringExpiries makes expires_in and re_expires_in JSON strings
+// ("31536000") instead of numbers in token.app, token.app.query and the
+// authorization notify: Alipay declares them strings, sends numbers, and has
+// switched before, so a client should accept both.
+func WithStringExpiries() Option {
+	return func(c *config) error {
+		c.stringExpiries = true
+		return nil
+	}
+}
+
+// faultSeedStream is the second word of the PCG seed of fault draws.
+const faultSeedStream = 0x616c697061797465 // "alipayte"
+
+// WithFaultSeed seeds the draws of rate-based faults ([Fault.Rate]). The
+// default seed is 1, so a test's faults are the same on every run; the
+// draws follow the order in which requests take faults, which concurrent
+// clients may vary.
+func WithFaultSeed(seed uint64) Option {
+	return func(c *config) error {
+		c.faultSeed = seed
+		return nil
+	}
+}
+
+// WithLogLimit bounds the records the server keeps to the last n requests
+// ([Server.Requests]) and the last n notifications ([Server.Notifications])
+// (default [DefaultLogLimit]), so a long soak test does not grow without
+// end. [Server.RequestCount] still counts every request.
+func WithLogLimit(n int) Option {
+	return func(c *config) error {
+		if n < 1 {
+			return fmt.Errorf("WithLogLimit: %d is not positive", n)
+		}
+		c.logLimit = n
+		return nil
+	}
+}
+
+// WithTB ties the server to a test: a panic the server recovers (see
+// [PanicError]) is logged with tb.Logf, and tb.Cleanup closes the server.
+func WithTB(tb TB) Option {
+	return func(c *config) error {
+		if tb == nil {
+			return errors.New("WithTB: nil TB")
+		}
+		c.tb = tb
 		return nil
 	}
 }

@@ -13,14 +13,17 @@ import (
 	"strings"
 )
 
-// Gateway codes and their msg texts (protocol.md §9).
+// Gateway codes and their msg texts.
 const (
 	codeSuccess       = "10000"
 	codeUnavailable   = "20000"
 	codeTokenInvalid  = "20001"
 	codeMissingArgs   = "40001"
 	codeInvalidArgs   = "40002"
+	codeConditions    = "40003"
 	codeBusinessError = "40004"
+	codeCallLimited   = "40005"
+	codePermission    = "40006"
 )
 
 func codeMsg(code string) string {
@@ -35,6 +38,12 @@ func codeMsg(code string) string {
 		return "Missing Required Arguments"
 	case codeInvalidArgs:
 		return "Invalid Arguments"
+	case codeConditions:
+		return "Insufficient Conditions"
+	case codeCallLimited:
+		return "Call Limited"
+	case codePermission:
+		return "Insufficient Permissions"
 	default:
 		return "Business Failed"
 	}
@@ -49,8 +58,9 @@ type answer struct {
 	code    string
 	subCode string
 	subMsg  string
-	biz     any  // business fields, marshalled after code/msg; nil for none
-	signed  bool // signed with the Alipay key (false when the app is unknown)
+	biz     any    // business fields, marshalled after code/msg; nil for none
+	signed  bool   // signed with the Alipay key (false when the app is unknown)
+	aesKey  []byte // encrypt the node with this key (the request was encrypted); nil for plain
 }
 
 // failure builds a failed answer.
@@ -116,6 +126,15 @@ func signRSA2(key *rsa.PrivateKey, content []byte) string {
 // returns the write error (the client went away).
 func (s *Server) writeAnswer(w http.ResponseWriter, a *answer, k FaultKind) error {
 	node := a.nodeBytes()
+	if a.aesKey != nil {
+		// The node becomes a JSON string of the ciphertext, signed with its
+		// quotes.
+		ct, err := aesEncrypt(a.aesKey, node)
+		if err != nil { // keys are checked when configured
+			return err
+		}
+		node = marshal(ct)
+	}
 	var b bytes.Buffer
 	b.WriteString(`{"`)
 	b.WriteString(a.node)

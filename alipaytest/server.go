@@ -1,70 +1,15 @@
-// Package alipaytest is a strict, in-process fake of the Alipay Open
-// Platform gateway (gateway.do) for tests of ISV backends: no sandbox, no
-// network, no key files.
-//
-//	s, err := alipaytest.NewServer()                         // never panics: options are checked
-//	defer s.Close()
-//	c, err := s.NewClient()                                  // or alipay.NewClient(alipaytest.DefaultAppID, …)
-//	m := c.WithAppAuthToken(alipaytest.DefaultMerchantToken)
-//	info, err := m.MiniBaseInfoQuery(ctx, nil)
-//
-// # What it checks
-//
-// It checks every request as the gateway would, with its own code (it
-// shares none of the client's signing or verification code, so a bug on one
-// side cannot pass end to end): POST to /gateway.do; the parameters from the
-// URL query and the body (urlencoded form or multipart text parts), none
-// given twice; the protocol parameters (40001 isv.missing-*, 40002
-// isv.invalid-*); the timestamp within a window of its clock; the RSA2
-// signature over every received text parameter except sign and empty ones,
-// with the app's registered public key (40002 isv.invalid-signature, whose
-// sub_msg quotes the string verified); the app_auth_token (20001
-// aop.invalid-app-auth-token); then each method's own fields and limits and
-// the business state (40004 with the sub_codes of the endpoint notes).
-// Answers are HTTP 200 JSON with the node "<method>_response" (or
-// "error_response" when the method is missing or unknown), signed over the
-// node's exact bytes with the server's Alipay key, and a trace_id header.
-// An answer to an unknown or missing app_id is not signed: there is no app
-// whose key could sign it.
-//
-// Where the real gateway's behaviour is unknown the fake picks the strict
-// reading and says so: shape errors (a duplicate key, an unknown file part,
-// a text part where a file is expected, malformed JSON in auth_field_apply)
-// are 40002 isv.invalid-parameter; only UTF-8, JSON, RSA2 and version 1.0
-// are accepted; content encryption (encrypt_type) and certificate mode are
-// not implemented (app_cert_sn is just a signed parameter).
-//
-// # State
-//
-// The server keeps, behind one mutex, the merchants' mini-programs (base
-// info, applicable fields and their scenes, application records). A call
-// with an app_auth_token acts on the merchant who granted it to the calling
-// app. A call without one acts on the calling app itself, as on the
-// gateway: an ISV's own app is no mini-program, so such calls get 40004
-// APPLICATION_TYPE_NOT_MINIAPP, unless a [Merchant] was registered with the
-// caller's app id (a self-developed mini-program). Records
-// move from AUDIT to AGREE, REJECT or INVALID by [Server.Approve],
-// [Server.Reject], [Server.Invalidate] or [WithAutoAudit]; each change POSTs
-// a signed alipay.open.app.api.field.changed message to the notify URL,
-// retried until the answer is "success". [Server.InjectFault] makes the
-// gateway misbehave for resilience tests.
-//
-// The keys it hands out ([Server.AppPrivateKeyPEM] and the others) are
-// PUBLIC TEST KEYS, published in this package: never use them for real.
-//
-// A Server is safe for concurrent use.
 package alipaytest
 
 import (
-	"crypto/rand"
+	"context"
+	crand "crypto/rand"
 	"crypto/rsa"
 	"encoding/hex"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"sort"
 	"sync"
 	"time"
 
@@ -90,20 +35,33 @@ type Server struct {
 	closeOnce    sync.Once
 	wg           sync.WaitGroup // notification deliveries and automatic audits
 
-	mu        sync.Mutex
-	closed    bool
-	apps      map[string]*rsa.PublicKey
-	merchants map[string]*merchant // by token
-	faults    []*Fault
-	requests  []Request
-	notifyURL string
-	notes     []*note
-	lastNote  *note
-	seq       int
-	pending   int           // deliveries in progress
-	idle      chan struct{} // closed when pending drops to 0
-	timers    map[*time.Timer]struct{}
-	onDelay   func() // test hook: called when a FaultDelay wait starts
+	mu         sync.Mutex
+	closed     bool
+	apps       map[string]*rsa.PublicKey
+	merchants  map[string]*merchant // by mini-program app id
+	grants     map[string]*grant    // by app_auth_token
+	refreshes  map[string]*grant    // by app_refresh_token
+	codes      map[string]*authCode // by app_auth_code
+	grantSeq   int
+	faults     []*Fault
+	rng        *rand.Rand     // draws of rate-based faults
+	requests   []Request      // the last cfg.logLimit
+	reqTotal   int            // requests recorded since the start
+	reqDropped int            // of which no longer kept
+	reqCounts  map[string]int // by method, since the start
+	notifyURL  string
+	notes      []*note
+	lastNote   *note
+	seq        int
+	pending    int           // deliveries in progress
+	idle       chan struct{} // closed when pending drops to 0
+	timers     map[*time.Timer]struct{}
+	onDelay    func() // test hook: called when a FaultDelay wait starts
+
+	panicMu       sync.Mutex // guards the fields below; never held with s.mu taken after it
+	panics        []*PanicError
+	panicsDropped int
+	unreported    *PanicError // not yet reported through an answer
 }
 
 // NewServer starts a fake gateway on a loopback address. Without options
@@ -117,7 +75,12 @@ func NewServer(opts ...Option) (*Server, error) {
 	cfg := config{
 		clock: time.Now, window: DefaultTimestampWindow, maxBody: DefaultMaxBodyBytes,
 		apps: map[string]*rsa.PublicKey{}, notifyAttempts: DefaultNotifyAttempts,
-		notifyBackoff: DefaultNotifyBackoff, categories: defaultCategories(),
+		notifyBackoff: DefaultNotifyBackoff, readTimeout: DefaultReadTimeout, faultSeed: 1,
+		authCodeTTL: DefaultAuthCodeTTL, refreshGrace: DefaultRefreshGrace, logLimit: DefaultLogLimit,
+	}
+	var err error
+	if cfg.categories, err = newCategoryTable(DefaultCategories()); err != nil {
+		return nil, fmt.Errorf("alipaytest: NewServer: default categories: %v", err)
 	}
 	appPub, err := parsePublicKey([]byte(testAppPublicKeyPEM))
 	if err != nil {
@@ -142,22 +105,32 @@ func NewServer(opts ...Option) (*Server, error) {
 	s := &Server{
 		cfg: cfg, alipayKey: cfg.alipayKey, alipayPubPEM: []byte(testAlipayPublicKeyPEM),
 		stop: make(chan struct{}), apps: cfg.apps, merchants: map[string]*merchant{},
+		reqCounts: map[string]int{}, grants: map[string]*grant{}, refreshes: map[string]*grant{}, codes: map[string]*authCode{},
 		notifyURL: cfg.notifyURL, timers: map[*time.Timer]struct{}{},
+		rng: rand.New(rand.NewPCG(cfg.faultSeed, faultSeedStream)),
 	}
 	if cfg.alipayKeySet {
 		s.alipayPubPEM = publicKeyPEM(&cfg.alipayKey.PublicKey)
 	}
 	for _, m := range append([]Merchant{defaultMerchant()}, cfg.merchants...) {
-		s.merchants[m.Token] = newMerchant(m)
+		s.register(m)
 	}
 	s.notifyHTTP = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{Proxy: nil}}
 	mux := http.NewServeMux()
 	mux.HandleFunc(gatewayPath, s.serveGateway)
 	// httptest.NewServer panics when it cannot listen; this shape is what
 	// httptest.NewUnstartedServer builds, with a listener opened here.
-	s.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: mux}}
+	s.srv = &httptest.Server{Listener: ln, Config: &http.Server{
+		Handler: mux,
+		// A client that stalls in its headers or body cannot hold a
+		// connection (and Close) for longer than this.
+		ReadHeaderTimeout: s.cfg.readTimeout, ReadTimeout: s.cfg.readTimeout,
+	}}
 	s.srv.Start()
 	s.URL = s.srv.URL + gatewayPath
+	if cfg.tb != nil {
+		cfg.tb.Cleanup(s.Close)
+	}
 	return s, nil
 }
 
@@ -176,7 +149,9 @@ func listenLoopback() (net.Listener, error) {
 
 // Close stops the server: pending automatic audits are dropped, slow
 // answers end, notification retries stop, and Close waits for all of them.
-// It is safe to call more than once, and on a nil *Server (what a failed
+// Requests in progress get [CloseGrace] to finish; then their connections
+// are closed, so a client that sent half a body cannot hold Close. It is
+// safe to call more than once, and on a nil *Server (what a failed
 // [NewServer] returns), where it does nothing.
 func (s *Server) Close() {
 	if s == nil {
@@ -193,6 +168,11 @@ func (s *Server) Close() {
 		s.timers = nil
 		s.mu.Unlock()
 		close(s.stop)
+		ctx, cancel := context.WithTimeout(context.Background(), CloseGrace)
+		if s.srv.Config.Shutdown(ctx) != nil {
+			s.srv.Config.Close() // cut the connections still active
+		}
+		cancel()
 		s.srv.Close()
 		s.wg.Wait()
 		s.notifyHTTP.CloseIdleConnections()
@@ -215,86 +195,10 @@ func (s *Server) NewClient(opts ...alipay.Option) (*alipay.Client, error) {
 	return alipay.NewClient(DefaultAppID, append(base, opts...)...)
 }
 
-// Request is the server's record of one POST to the gateway URL.
-type Request struct {
-	Method       string     // the method parameter as received
-	AppID        string     // the app_id parameter
-	AppAuthToken string     // the app_auth_token parameter
-	Params       url.Values // every text parameter (first value), from the URL query and the body
-	QueryKeys    []string   // names received in the URL query, sorted
-	ContentType  string     // media type of the body; "" when there was none
-	Files        []File     // file parts, in order
-	HTTPStatus   int        // 200 unless a fault or a limit said otherwise; 0 for FaultDisconnect
-	Code         string     // gateway code answered; "" when no JSON was answered
-	SubCode      string     // sub_code answered; "" on success
-	TraceID      string     // the trace_id header
-	Fault        FaultKind  // the fault applied; 0 for none
-	WriteError   string     // why the answer could not be written (the client left); "" normally
-}
-
-// Requests returns the records of every POST to the gateway URL answered
-// so far, oldest first. A request is recorded before its answer is written, so a client
-// that got an answer finds its request here.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i, r := range s.requests {
-		out[i] = r
-		out[i].Params = cloneValues(r.Params)
-		out[i].QueryKeys = append([]string(nil), r.QueryKeys...)
-		out[i].Files = append([]File(nil), r.Files...)
-	}
-	return out
-}
-
-// RequestCount returns how many requests named method were answered; an
-// empty method counts every request.
-func (s *Server) RequestCount(method string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, r := range s.requests {
-		if method == "" || r.Method == method {
-			n++
-		}
-	}
-	return n
-}
-
-// record stores a request's record and returns its index.
-func (s *Server) record(in *incoming, rec Request) int {
-	rec.Params = url.Values{}
-	for k, v := range in.params {
-		rec.Params.Set(k, v)
-	}
-	for k := range in.inQuery {
-		rec.QueryKeys = append(rec.QueryKeys, k)
-	}
-	sort.Strings(rec.QueryKeys)
-	rec.Method, rec.AppID, rec.AppAuthToken = in.get("method"), in.get("app_id"), in.get("app_auth_token")
-	rec.ContentType = in.mediaType
-	for _, f := range in.files {
-		rec.Files = append(rec.Files, f.File)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests = append(s.requests, rec)
-	return len(s.requests) - 1
-}
-
-func cloneValues(v url.Values) url.Values {
-	out := make(url.Values, len(v))
-	for k, vs := range v {
-		out[k] = append([]string(nil), vs...)
-	}
-	return out
-}
-
 // randomHex returns n random bytes in hex.
 func randomHex(n int) string {
 	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil { // crypto/rand does not fail on supported platforms
+	if _, err := crand.Read(b); err != nil { // crypto/rand does not fail on supported platforms
 		return fmt.Sprintf("%0*x", 2*n, time.Now().UnixNano())
 	}
 	return hex.EncodeToString(b)

@@ -1,15 +1,29 @@
 package alipaytest
 
 import (
-	"strings"
 	"time"
 )
 
 // Merchant is a merchant's mini-program that authorised an ISV app
-// (app_auth_token). Every call carrying Token acts on it.
+// (app_auth_token). Every call carrying Token acts on it. Merchants that
+// authorise while the server runs come from [Server.Authorize].
 type Merchant struct {
 	// Token is the app_auth_token. Required.
 	Token string
+	// RefreshToken is the app_refresh_token that goes with Token; empty
+	// means a random one ([Server.Grants] shows it).
+	RefreshToken string
+	// UserID is the merchant's Alipay user id (2088…); empty means a
+	// random one.
+	UserID string
+	// AESKey is the mini-program's AES key (Base64 of 16, 24 or 32 bytes),
+	// which aes.get returns and [Server.PhoneNumberEnvelope] encrypts with;
+	// empty means none until aes.set.
+	AESKey string
+	// Listed reports that the mini-program has a listed (上架) version: a
+	// baseinfo.modify then goes to an information audit (modify_status
+	// [ModifyStatusPendingAudit]) instead of applying at once.
+	Listed bool
 	// AppID is the mini-program's app id (user_app_id). Required.
 	AppID string
 	// ISVAppID is the app the token was issued to; a call from any other
@@ -83,19 +97,6 @@ func defaultMerchant() Merchant {
 	}
 }
 
-// defaultCategories returns the built-in category table: id → name.
-func defaultCategories() map[string]string {
-	return map[string]string{
-		// front-end categories (新小程序前台类目)
-		"XS1001": "生活服务", "XS2001": "家政服务", "XS3002": "室内清洁服务",
-		"XS1011": "交通出行", "XS2089": "物流快递",
-		"XS1005": "汽车服务", "XS2030": "汽车维修",
-		"XS1020": "航空票务", "XS2101": "航空公司",
-		// legacy categories (小程序类目)
-		"11": "航空票务", "12": "航空公司", "13": "生活服务", "14": "室内清洁服务",
-	}
-}
-
 // Status is the audit status of an application.
 type Status string
 
@@ -138,29 +139,6 @@ type File struct {
 	Detected    string // http.DetectContentType of the first bytes
 	Size        int64  // bytes received
 	SHA256      string // hex SHA-256 of the content
-}
-
-// merchant is the server's state of one Merchant.
-type merchant struct {
-	token, appID, isvAppID string
-	info                   BaseInfo
-	fields                 []Field
-	apps                   []*Application
-}
-
-func newMerchant(m Merchant) *merchant {
-	isv := m.ISVAppID
-	if isv == "" {
-		isv = DefaultAppID
-	}
-	fields := m.Fields
-	if fields == nil {
-		fields = DefaultFields()
-	}
-	info := m.BaseInfo
-	info.PackageNames = append([]string(nil), info.PackageNames...)
-	info.SafeDomains = append([]string(nil), info.SafeDomains...)
-	return &merchant{token: m.Token, appID: m.AppID, isvAppID: isv, info: info, fields: copyFields(fields)}
 }
 
 func copyFields(in []Field) []Field {
@@ -208,52 +186,6 @@ func (m *merchant) latest(apiName, fieldName, packageCode string, statuses ...St
 	return nil
 }
 
-// lookupMerchant finds a merchant by token or by mini-program app id. The
-// caller holds s.mu.
-func (s *Server) lookupMerchant(id string) *merchant {
-	if m, ok := s.merchants[id]; ok {
-		return m
-	}
-	for _, m := range s.merchants {
-		if m.appID == id {
-			return m
-		}
-	}
-	return nil
-}
-
-// categoryNames renders ids ("XS1001_XS2001;XS1011_XS2089") as the names
-// baseinfo.query reports ("生活服务_家政服务;交通出行_物流快递;").
-func (s *Server) categoryNames(ids string) string {
-	var b strings.Builder
-	for _, cat := range splitCategoryIDs(ids) {
-		for i, id := range cat {
-			if i > 0 {
-				b.WriteByte('_')
-			}
-			if name, ok := s.cfg.categories[id]; ok {
-				b.WriteString(name)
-			} else {
-				b.WriteString(id)
-			}
-		}
-		b.WriteByte(';')
-	}
-	return b.String()
-}
-
-// splitCategoryIDs parses "a_b;c_d;" into [[a b] [c d]], skipping empty
-// categories.
-func splitCategoryIDs(s string) [][]string {
-	var out [][]string
-	for _, cat := range strings.Split(s, ";") {
-		if cat = strings.TrimSpace(cat); cat != "" {
-			out = append(out, strings.Split(cat, "_"))
-		}
-	}
-	return out
-}
-
 // BaseInfo returns the current basic info of the merchant with this token
 // or mini-program app id.
 func (s *Server) BaseInfo(merchantTokenOrAppID string) (BaseInfo, bool) {
@@ -263,10 +195,14 @@ func (s *Server) BaseInfo(merchantTokenOrAppID string) (BaseInfo, bool) {
 	if m == nil {
 		return BaseInfo{}, false
 	}
-	info := m.info
+	return copyInfo(m.info), true
+}
+
+// copyInfo returns info with its own slices.
+func copyInfo(info BaseInfo) BaseInfo {
 	info.PackageNames = append([]string(nil), info.PackageNames...)
 	info.SafeDomains = append([]string(nil), info.SafeDomains...)
-	return info, true
+	return info
 }
 
 // Applications returns copies of the applications of the merchant with this

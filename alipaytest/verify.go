@@ -26,7 +26,8 @@ func knownMethod(m string) bool {
 	case methodBaseInfoQuery, methodBaseInfoModify, methodAPIQuery, methodSceneQuery, methodFieldApply, methodFieldQuery:
 		return true
 	}
-	return false
+	_, ok := isvMethods[m]
+	return ok
 }
 
 // timestampLayout is the format of the timestamp parameter, in UTC+8.
@@ -35,7 +36,7 @@ const timestampLayout = "2006-01-02 15:04:05"
 // cst returns the fixed UTC+8 zone of timestamps (no tzdata needed).
 func cst() *time.Location { return time.FixedZone("UTC+8", 8*3600) }
 
-// signContent rebuilds the string the app signed (protocol.md §2): every
+// signContent rebuilds the string the app signed: every
 // received text parameter except sign and those with an empty value, sorted
 // by key, joined as k=v with '&', values raw. File parts are not parameters.
 func signContent(params map[string]string) string {
@@ -125,7 +126,9 @@ func (s *Server) checkProtocol(in *incoming) *answer {
 		return fail(codeInvalidArgs, "isv.invalid-signature-type", "无效的签名类型: alipaytest 只支持 RSA2")
 	case in.get("version") != "1.0":
 		return fail(codeInvalidArgs, "isv.invalid-parameter", "参数无效: version 必须为 1.0")
-	case in.get("encrypt_type") != "":
+	case in.get("encrypt_type") != "" && in.get("encrypt_type") != "AES":
+		return fail(codeInvalidArgs, "isv.invalid-encrypt-type", "无效的加密类型: alipaytest 只支持 AES")
+	case in.get("encrypt_type") != "" && s.cfg.appAESKeys[appID] == nil:
 		return fail(codeInvalidArgs, "isv.decryption-error-not-valid-encrypt-key", "解密出错, 未配置加密密钥或加密密钥格式错误")
 	}
 	if !s.timestampOK(in.get("timestamp")) {
@@ -135,6 +138,18 @@ func (s *Server) checkProtocol(in *incoming) *answer {
 		// As the gateway does, quote the string it verified ('&' escaped).
 		return fail(codeInvalidArgs, "isv.invalid-signature",
 			"验签出错，建议检查签名字符串或签名私钥与应用公钥是否匹配，网关生成的验签字符串为："+strings.ReplaceAll(content, "&", "&amp;"))
+	}
+	if in.get("encrypt_type") == "AES" {
+		// Encrypt, then sign: the signature covered the ciphertext.
+		key := s.cfg.appAESKeys[appID]
+		if biz := in.get("biz_content"); biz != "" {
+			plain, err := aesDecrypt(key, biz)
+			if err != nil {
+				return fail(codeConditions, "isv.decryption-error-unknown", "解密出错, 未知错误")
+			}
+			in.plainBiz = string(plain)
+		}
+		in.aesKey = key
 	}
 	return nil
 }
@@ -146,6 +161,6 @@ func (s *Server) timestampOK(ts string) bool {
 	if err != nil {
 		return false
 	}
-	d := t.Sub(s.cfg.clock())
+	d := t.Sub(s.now())
 	return d <= s.cfg.window && d >= -s.cfg.window
 }
