@@ -12,21 +12,15 @@ import (
 	"github.com/isvkit/alipay"
 )
 
-// offlineWait bounds the wait for the offline notification: the fake
-// gateway decides after -audit-delay, so this is only a safety net.
-const offlineWait = 30 * time.Second
-
-// flow is one run of the six steps for one merchant.
+// flow is one run of the steps for one merchant.
 type flow struct {
 	st  *settings
 	m   *alipay.Client // acts for the merchant
 	out io.Writer
 
-	// Offline only: the generated picture, the loopback app gateway's URL
-	// and the field.changed messages it received.
-	picture   []byte
-	notifyURL string
-	events    <-chan notified
+	// off is the embedded world of an offline run (nil against a
+	// gateway): the steps before and after the six of the field flow.
+	off *offline
 }
 
 // notified is a verified field.changed message, as the handler passes it on.
@@ -39,8 +33,15 @@ func (f *flow) printf(format string, args ...any) {
 	fmt.Fprintf(f.out, format, args...)
 }
 
-// run performs the steps in order and stops at the first error.
+// run performs the steps in order and stops at the first error. Offline,
+// step 0 (the merchant authorises the ISV) gives the client, and steps 7
+// and 8 use the approved field.
 func (f *flow) run(ctx context.Context) error {
+	if f.off != nil {
+		if err := f.off.authorize(ctx, f); err != nil {
+			return err
+		}
+	}
 	if err := f.checkCategory(ctx); err != nil {
 		return err
 	}
@@ -58,7 +59,21 @@ func (f *flow) run(ctx context.Context) error {
 	if err := f.notification(ctx, api); err != nil {
 		return err
 	}
-	return f.confirm(ctx, api)
+	final, err := f.confirm(ctx, api)
+	if err != nil {
+		return err
+	}
+	if final == nil {
+		f.printf("done: %s/%s has no record yet\n", api.APIName, api.FieldName)
+		return nil
+	}
+	if f.off != nil && final.Status == alipay.AuthFieldStatusAgree {
+		if err := f.off.useField(ctx, f); err != nil {
+			return err
+		}
+	}
+	f.printf("done: %s/%s is %s\n", api.APIName, api.FieldName, describe(final))
+	return nil
 }
 
 // checkCategory is step 1: the mini-program needs a category that fits the
@@ -80,18 +95,29 @@ func (f *flow) checkCategory(ctx context.Context) error {
 	if f.st.setCategory == "" {
 		return &stopError{code: exitProblem, msg: want + " is missing: pass -set-category IDS to set it with baseinfo.modify"}
 	}
-	res, err := f.m.MiniBaseInfoModify(ctx, &alipay.MiniBaseInfoModifyRequest{MiniCategoryIDs: f.st.setCategory})
+	ids, err := f.findCategories(ctx, f.st.setCategory)
 	if err != nil {
 		return err
 	}
-	f.printf("   %s: missing, so baseinfo.modify mini_category_ids=%s (modify_status %q)\n", want, f.st.setCategory, res.ModifyStatus)
+	res, err := f.m.MiniBaseInfoModify(ctx, &alipay.MiniBaseInfoModifyRequest{MiniCategoryIDs: ids})
+	if err != nil {
+		return modifyHint(err)
+	}
+	// A modify_status never means "applied": a listed mini-program's change
+	// waits for an information audit. baseinfo.query tells.
+	result := "no status: baseinfo.query tells"
+	if res.PendingAudit() {
+		result = "pending audit until baseinfo.query shows it"
+	}
+	f.printf("   %s: missing, so baseinfo.modify mini_category_ids=%s (modify_status %q: %s)\n", want, ids, res.ModifyStatus, result)
 	if info, err = f.m.MiniBaseInfoQuery(ctx, nil); err != nil {
 		return err
 	}
-	f.printf("   baseinfo.query: categories: %s\n", categoryList(info))
 	if !f.hasCategory(info) {
-		f.printf("   note: the change does not show yet (a listed mini-program's change may wait for an audit)\n")
+		f.printf("   baseinfo.query: categories: %s; not applied yet: the change waits for an information audit\n", categoryList(info))
+		return nil
 	}
+	f.printf("   baseinfo.query: categories: %s (the change shows)\n", categoryList(info))
 	return nil
 }
 
@@ -174,9 +200,9 @@ func (f *flow) apply(ctx context.Context, api alipay.AuthAPIDTO, scene string) e
 		QPSAnswer: f.st.qps, CustomerAnswer: f.st.customer, Memo: f.st.memo,
 	}}
 	var parts []string
-	if f.picture != nil {
-		req.Pictures = append(req.Pictures, alipay.FileFromBytes("login.png", f.picture))
-		parts = append(parts, fmt.Sprintf("picture_1 login.png (generated PNG, %d bytes)", len(f.picture)))
+	if f.off != nil {
+		req.Pictures = append(req.Pictures, alipay.FileFromBytes("login.png", f.off.picture))
+		parts = append(parts, fmt.Sprintf("picture_1 login.png (generated PNG, %d bytes)", len(f.off.picture)))
 	}
 	for _, p := range f.st.pictures {
 		if len(req.Pictures) == 5 {
@@ -211,34 +237,21 @@ func (f *flow) apply(ctx context.Context, api alipay.AuthAPIDTO, scene string) e
 }
 
 // notification is step 5. Offline the loopback app gateway receives the
-// field.changed message; against a real gateway it goes to the app gateway
-// configured in the console.
+// field.changed message, which wakes WaitFieldAudit; against a real
+// gateway it goes to the app gateway configured in the console.
 func (f *flow) notification(ctx context.Context, api alipay.AuthAPIDTO) error {
-	if f.events == nil {
+	if f.off == nil {
 		f.printf("5. field.changed: Alipay posts it to the app gateway (应用网关) set in the console, not to this program (see examples/notify)\n")
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, offlineWait)
-	defer cancel()
-	for {
-		select {
-		case n := <-f.events:
-			if !n.rec.Matches(api.APIName, api.FieldName, api.PackageCode) {
-				continue
-			}
-			f.printf("5. field.changed received at %s: notify_id %s, %s/%s of %s: %s\n",
-				f.notifyURL, n.notifyID, n.rec.APIName, n.rec.FieldName, n.rec.UserAppID, describe(&n.rec))
-			return nil
-		case <-ctx.Done():
-			return fmt.Errorf("no field.changed notification received: %w", ctx.Err())
-		}
-	}
+	return f.off.awaitAudit(ctx, f, api)
 }
 
 // confirm is step 6: query the status, after waiting up to -wait against a
-// real gateway.
-func (f *flow) confirm(ctx context.Context, api alipay.AuthAPIDTO) error {
-	if f.events == nil && f.st.wait > 0 {
+// real gateway, and return the record that tells the application's state
+// (nil when there is none).
+func (f *flow) confirm(ctx context.Context, api alipay.AuthAPIDTO) (*alipay.AuthFieldDTO, error) {
+	if f.off == nil && f.st.wait > 0 {
 		f.printf("   waiting up to %v for the audit (field.query every %v, then less often)\n", f.st.wait, f.st.interval)
 		wctx, cancel := context.WithTimeout(ctx, f.st.wait)
 		rec, err := f.m.WaitFieldAudit(wctx, &alipay.WaitFieldAuditRequest{
@@ -252,25 +265,19 @@ func (f *flow) confirm(ctx context.Context, api alipay.AuthAPIDTO) error {
 		case ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded):
 			f.printf("   still under audit after %v\n", f.st.wait)
 		default:
-			return err
+			return nil, err
 		}
 	}
 	res, err := f.m.AppAPIFieldQuery(ctx, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	recs := res.Records(api.APIName, api.FieldName, api.PackageCode)
 	f.printf("6. field.query: %s of %s/%s (package %s)\n", count(len(recs), "record"), api.APIName, api.FieldName, api.PackageCode)
 	for i := range recs {
 		f.printf("   %s: %s\n", recs[i].UserAppID, describe(&recs[i]))
 	}
-	final := current(recs)
-	if final == nil {
-		f.printf("done: %s/%s has no record yet\n", api.APIName, api.FieldName)
-		return nil
-	}
-	f.printf("done: %s/%s is %s\n", api.APIName, api.FieldName, describe(final))
-	return nil
+	return current(recs), nil
 }
 
 // current picks the record that tells the application's state: an

@@ -1,24 +1,37 @@
-// Command fieldapply runs the whole flow of an ISV (服务商) applying, on a
+// Command fieldapply runs the whole story of an ISV (服务商) applying, on a
 // merchant's behalf, for a user-information field of the merchant's
 // mini-program, and prints each step:
 //
+//  0. offline: the merchant authorises the ISV; the authorization notify
+//     and the redirect (its app_auth_code exchanged with
+//     alipay.open.auth.token.app) put the token in the ISV's registry, and
+//     the client of the next steps comes from it (Client.ForMerchant);
 //  1. alipay.open.mini.baseinfo.query: check the category; when it is
-//     missing, set it with alipay.open.mini.baseinfo.modify and query again;
+//     missing, find it with alipay.open.mini.category.query and set it with
+//     alipay.open.mini.baseinfo.modify, then query again;
 //  2. alipay.open.app.api.query: list the applicable fields and pick one;
 //  3. alipay.open.app.api.scene.query: list its usage scenes and pick one;
 //  4. alipay.open.app.api.field.apply: apply, with a picture (and a video);
-//  5. receive the alipay.open.app.api.field.changed notification;
-//  6. alipay.open.app.api.field.query: confirm the audit status.
+//  5. receive the alipay.open.app.api.field.changed notification, which
+//     wakes Client.WaitFieldAudit;
+//  6. alipay.open.app.api.field.query: confirm the audit status;
+//  7. offline, once approved: the merchant's AES key goes into the
+//     registry (Client.SyncMerchantAESKey: aes.get, aes.set when none);
+//  8. offline: a user of the mini-program shares a phone number; the
+//     backend verifies and decrypts the envelope with the merchant's key
+//     from the registry and logs the number masked (138****0000).
 //
-// With ALIPAY_GATEWAY_URL unset it runs offline, in a few seconds, against
-// an embedded fake gateway (package alipaytest) that approves the
-// application shortly after it is filed and notifies this program's own
-// loopback app gateway (a [alipay.Client.NotifyHandler] on 127.0.0.1):
+// With ALIPAY_GATEWAY_URL unset it runs offline, in about a second, against
+// an embedded fake gateway (package alipaytest) that plays the merchant,
+// Alipay and the mini-program user, and notifies this program's own
+// loopback backend (the registry-aware Client.NewNotifyHandler, the
+// Client.AuthRedirectHandler and a phone-number endpoint on 127.0.0.1):
 //
 //	go run ./examples/fieldapply
 //
-// With ALIPAY_GATEWAY_URL set it runs against that gateway, configured
-// like examples/call:
+// With ALIPAY_GATEWAY_URL set it runs steps 1 to 6 against that gateway for
+// the merchant of ALIPAY_APP_AUTH_TOKEN, configured like examples/call (see
+// alipay.LoadEnv):
 //
 //	ALIPAY_GATEWAY_URL          gateway, e.g. https://openapi.alipay.com/gateway.do
 //	ALIPAY_APP_ID               the ISV app id
@@ -50,10 +63,13 @@
 //	-category LEVELS   the category the mini-program needs, levels joined by
 //	                   '_' (offline default 交通出行_物流快递; against a
 //	                   gateway the default is any category)
-//	-set-category IDS  mini_category_ids to set when the category is missing
-//	                   (offline default XS1011_XS2089; against a gateway none:
-//	                   the flow stops rather than change a live
-//	                   mini-program's categories unasked)
+//	-set-category CAT  the category to set when it is missing, by its names
+//	                   (交通出行_物流快递) or its ids (XS1011_XS2089), several
+//	                   joined by ';'; looked up with category.query, among the
+//	                   categories the mini-program may use (offline default:
+//	                   -category; against a gateway none: the flow stops
+//	                   rather than change a live mini-program's categories
+//	                   unasked, and makes no category.query)
 //	-qps TEXT          answer to the peak-QPS question of the application
 //	-customer TEXT     answer to the customer-service question
 //	-memo TEXT         remark: what the field is used for
@@ -100,12 +116,10 @@ const (
 	exitProblem  = 2
 )
 
-// Offline defaults of -category and -set-category: a category matching the
-// fake gateway's logistics scene (14 物流快递).
-const (
-	offlineCategory    = "交通出行_物流快递"
-	offlineCategoryIDs = "XS1011_XS2089"
-)
+// offlineCategory is the offline default of -category (and of
+// -set-category): a category matching the fake gateway's logistics scene
+// (14 物流快递), found by its names with category.query.
+const offlineCategory = "交通出行_物流快递"
 
 // settings are the parsed flags and files.
 type settings struct {
@@ -131,19 +145,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	var f *flow
 	if getenv("ALIPAY_GATEWAY_URL") == "" {
-		if st.category == "" {
-			st.category = offlineCategory
-		}
-		if st.setCategory == "" {
-			st.setCategory = offlineCategoryIDs
-		}
-		off, err := startOffline(st, stdout)
-		if err != nil {
+		if f, err = offlineFlow(st, stdout); err != nil {
 			fmt.Fprintln(stderr, "fieldapply:", err)
 			return exitProblem
 		}
-		defer off.close()
-		f = off.flow
+		defer f.off.close(f.out)
 	} else {
 		if f, err = gatewayFlow(st, getenv, stdout); err != nil {
 			fmt.Fprintln(stderr, "fieldapply:", err)
@@ -166,7 +172,7 @@ func parseFlags(args []string, stderr io.Writer) (*settings, error) {
 	fs.StringVar(&st.field, "field", "mobile", "the field to apply for")
 	fs.StringVar(&st.scene, "scene", "", "usage scene code (default: the first listed)")
 	fs.StringVar(&st.category, "category", "", "category the mini-program needs, levels joined by '_' (offline default "+offlineCategory+"; gateway: any)")
-	fs.StringVar(&st.setCategory, "set-category", "", "mini_category_ids to set when the category is missing (offline default "+offlineCategoryIDs+"; gateway: none)")
+	fs.StringVar(&st.setCategory, "set-category", "", "category to set when it is missing, by names (交通出行_物流快递) or ids (XS1011_XS2089), paths joined by ';'; found with category.query (offline default: -category; gateway: none)")
 	fs.StringVar(&st.qps, "qps", "上线一年内预计峰值 10 QPS", "answer to the peak-QPS question")
 	fs.StringVar(&st.customer, "customer", "自有客服热线与在线客服，3 人团队可及时处理舆情", "answer to the customer-service question")
 	fs.StringVar(&st.memo, "memo", "用户授权后用于物流下单时填写联系手机号", "remark: what the field is used for")
@@ -220,6 +226,23 @@ func (st *settings) readFiles(getenv func(string) string) error {
 		}
 	}
 	return nil
+}
+
+// offlineFlow builds the flow against the embedded fake gateway, with the
+// offline defaults. Stop it with f.off.close.
+func offlineFlow(st *settings, stdout io.Writer) (*flow, error) {
+	if st.category == "" {
+		st.category = offlineCategory
+	}
+	if st.setCategory == "" {
+		st.setCategory = st.category
+	}
+	stdout = &lockedWriter{w: stdout} // the backend's handlers print too, from their own goroutines
+	off, err := startOffline(st, stdout)
+	if err != nil {
+		return nil, err
+	}
+	return &flow{st: st, out: stdout, off: off}, nil
 }
 
 // gatewayFlow builds the flow against the gateway of ALIPAY_GATEWAY_URL.

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -322,4 +323,24 @@ func TestRunGatewayAPIError(t *testing.T) {
 	assert.Equal(t, exitAPIError, code, out)
 	assert.Contains(t, errs, "may apply for no field")
 	assert.Contains(t, out, "any category: present")
+}
+
+// TestReadmeShowsTheOfflineRun: the README's Quick start shows what the
+// offline run prints, ports, ids and sizes aside.
+func TestReadmeShowsTheOfflineRun(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	_, block, ok := strings.Cut(string(readme), "go run ./examples/fieldapply\n```\n\n```\n")
+	require.True(t, ok, "the README's Quick start has no output block")
+	block, _, _ = strings.Cut(block, "```")
+	code, out, errs := runIt(t, map[string]string{})
+	require.Equal(t, exitOK, code, errs)
+	for _, re := range []*regexp.Regexp{
+		regexp.MustCompile(`127\.0\.0\.1:\d+`), regexp.MustCompile(`trace_id [0-9a-f]+`),
+		regexp.MustCompile(`notify_id \d+`), regexp.MustCompile(`\(\d+ bytes\)`),
+	} {
+		block, out = re.ReplaceAllString(block, "…"), re.ReplaceAllString(out, "…")
+	}
+	assert.Equal(t, block, out)
 }
