@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,8 +18,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// One merchant's flow in the soak (soak_test.go), and the ISV backend the
-// tests of this package serve.
+// One merchant's flow in the soak (soak_test.go), and what every test of
+// this package uses: the ISV backend's server, a demo picture, a ctx, a
+// clock.
 
 // soakResult is how one merchant's flow ended.
 type soakResult struct {
@@ -212,4 +214,28 @@ func storyPNG(t *testing.T) []byte {
 	var buf bytes.Buffer
 	require.NoError(t, png.Encode(&buf, img))
 	return buf.Bytes()
+}
+
+func storyCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// storyClock is a clock a test moves; a gateway and a client share it.
+type storyClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *storyClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *storyClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
 }
