@@ -3,7 +3,8 @@
 //
 //	go run ./examples/call -method alipay.open.app.api.query [-biz '{...}']
 //
-// Configuration comes from the environment:
+// Configuration comes from the environment (read by alipay.LoadEnv, which
+// also takes the certificate-mode and AES variables):
 //
 //	ALIPAY_GATEWAY_URL          gateway (default: production)
 //	ALIPAY_APP_ID               the ISV app id
@@ -35,7 +36,6 @@ import (
 	"strings"
 
 	"github.com/isvkit/alipay"
-	"github.com/isvkit/alipay/internal/envconfig"
 )
 
 func main() {
@@ -73,7 +73,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		bizContent = json.RawMessage(*biz)
 	}
-	c, err := envconfig.MerchantClient(getenv)
+	c, err := merchantClient(getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, "call:", err)
 		return exitProblem
@@ -92,4 +92,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	fmt.Fprintf(stdout, "%s\n", out)
 	return exitOK
+}
+
+// merchantClient builds the client of the environment (alipay.LoadEnv),
+// acting for ALIPAY_APP_AUTH_TOKEN when it is set.
+func merchantClient(getenv func(string) string) (*alipay.Client, error) {
+	env, err := alipay.LoadEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	c, err := env.NewClient()
+	if err != nil || env.AppAuthToken.IsZero() {
+		return c, err
+	}
+	return c.WithAppAuthToken(env.AppAuthToken.Reveal()), nil
 }

@@ -99,7 +99,6 @@ import (
 	"time"
 
 	"github.com/isvkit/alipay"
-	"github.com/isvkit/alipay/internal/envconfig"
 )
 
 func main() {
@@ -247,19 +246,22 @@ func offlineFlow(st *settings, stdout io.Writer) (*flow, error) {
 
 // gatewayFlow builds the flow against the gateway of ALIPAY_GATEWAY_URL.
 func gatewayFlow(st *settings, getenv func(string) string, stdout io.Writer) (*flow, error) {
-	token := getenv("ALIPAY_APP_AUTH_TOKEN")
-	if token == "" {
+	env, err := alipay.LoadEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	if env.AppAuthToken.IsZero() {
 		return nil, errors.New("ALIPAY_APP_AUTH_TOKEN is not set: the flow acts for a merchant")
 	}
 	if len(st.pictures) == 0 && st.video == "" {
 		return nil, errors.New("set ALIPAY_FIELD_PICTURE or ALIPAY_FIELD_VIDEO: a real audit needs real demo material")
 	}
-	c, err := envconfig.Client(getenv)
+	c, err := env.NewClient()
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(stdout, "gateway %s, app %s\n", getenv("ALIPAY_GATEWAY_URL"), c.AppID())
-	return &flow{st: st, m: c.WithAppAuthToken(token), out: stdout}, nil
+	fmt.Fprintf(stdout, "gateway %s, app %s\n", env.GatewayURL, c.AppID())
+	return &flow{st: st, m: c.WithAppAuthToken(env.AppAuthToken.Reveal()), out: stdout}, nil
 }
 
 // stopError ends the flow with a message and an exit code of its own.

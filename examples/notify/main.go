@@ -15,7 +15,8 @@
 //	ALIPAY_NOTIFY_ADDR          listen address (default 127.0.0.1:8080)
 //	ALIPAY_APP_ID               the app id the messages are addressed to
 //	ALIPAY_PUBLIC_KEY           Alipay public key (PEM or Base64), or
-//	ALIPAY_PUBLIC_KEY_FILE      a file holding it
+//	ALIPAY_PUBLIC_KEY_FILE      a file holding it (or the certificate-mode
+//	                            variables of alipay.LoadEnv)
 //	ALIPAY_NOTIFY_REDIS_ADDR    Redis host:port shared by every replica for
 //	                            notify_id dedupe (optional; default in memory)
 //	ALIPAY_NOTIFY_REDIS_PASSWORD its password (optional)
@@ -44,7 +45,6 @@ import (
 	"time"
 
 	"github.com/isvkit/alipay"
-	"github.com/isvkit/alipay/internal/envconfig"
 )
 
 func main() {
@@ -131,19 +131,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return exitOK
 }
 
-// newVerifier builds the verifier from the app id and Alipay's public key:
-// a notification receiver signs nothing, so it needs no app private key
-// (ALIPAY_APP_PRIVATE_KEY… is not read).
+// newVerifier builds the verifier from the app id and Alipay's public key
+// (or certificates), read by alipay.LoadEnv: a notification receiver signs
+// nothing, so it needs no app private key (ALIPAY_APP_PRIVATE_KEY… is not
+// used).
 func newVerifier(getenv func(string) string, logger *slog.Logger) (*alipay.NotifyVerifier, error) {
-	appID := getenv("ALIPAY_APP_ID")
-	if appID == "" {
-		return nil, errors.New("ALIPAY_APP_ID is not set")
-	}
-	pub, err := envconfig.KeyOption(getenv, "ALIPAY_PUBLIC_KEY", alipay.WithAlipayPublicKey, alipay.WithAlipayPublicKeyFile)
+	env, err := alipay.LoadEnv(getenv)
 	if err != nil {
 		return nil, err
 	}
-	return alipay.NewNotifyVerifier(appID, pub, alipay.WithLogger(logger))
+	return env.NewNotifyVerifier(alipay.WithLogger(logger))
 }
 
 // printer writes one JSON line per verified notification.
