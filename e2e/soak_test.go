@@ -52,6 +52,14 @@ func TestSoakFaultedFlows(t *testing.T) {
 	}
 	t.Parallel()
 	w := newSoakWorld(t)
+	// The first field.apply answers are lost after the application is
+	// recorded, so that ApplyFieldOnce's look-after path always runs.
+	require.NoError(t, w.gw.InjectFault(alipaytest.Fault{Method: "alipay.open.app.api.field.apply", Kind: alipaytest.FaultDisconnect, Count: 3}))
+	r := 1 - math.Pow(1-soakFaultRate, 1/float64(len(soakFaults)))
+	for _, f := range soakFaults {
+		f.Rate = r
+		require.NoError(t, w.gw.InjectFault(f))
+	}
 	start := time.Now()
 	results := make([]soakResult, soakMerchants)
 	var wg sync.WaitGroup
@@ -114,6 +122,36 @@ func TestSoakFaultedFlows(t *testing.T) {
 		assert.Positive(t, faults[soakFaultName(f)], soakFaultName(f))
 	}
 	assert.Positive(t, w.snapshot(&w.applied)[string(alipay.ApplyFieldConfirmed)], "applications whose answer was lost, found by field.query")
+}
+
+// TestSoakFlowEndsWithItsCause: a flow that cannot reach AGREE ends with
+// an error naming its step and cause, and applies for nothing: a refusal
+// ends it at once, an outcome that stays unknown after the flow's tries
+// ends it with ErrOutcomeUnknown (Alipay never recorded the application).
+func TestSoakFlowEndsWithItsCause(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		fault alipaytest.Fault
+		cause string
+		runs  int
+	}{
+		"refused": {alipaytest.Fault{Kind: alipaytest.FaultError, SubCode: "AUTH_API_NOT_SUPPORT", SubMsg: "不支持"},
+			"code 40004 AUTH_API_NOT_SUPPORT", 1},
+		"unknown": {alipaytest.Fault{Kind: alipaytest.FaultUnknownError}, "code 20000 isp.unknow-error, outcome unknown", soakTries},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			w := newSoakWorld(t)
+			tc.fault.Method = "alipay.open.app.api.field.apply"
+			require.NoError(t, w.gw.InjectFault(tc.fault))
+			r := w.flow("2021005100000001")
+			require.Error(t, r.err)
+			assert.Equal(t, "apply", r.step)
+			assert.Equal(t, tc.cause, soakCause(r.err))
+			assert.Empty(t, w.gw.Applications(r.appID))
+			assert.Equal(t, tc.runs, w.gw.RequestCount("alipay.open.app.api.field.apply"))
+		})
+	}
 }
 
 // soakWorld is the ISV's side (its client, registry, app gateway and
@@ -182,15 +220,6 @@ func newSoakWorld(t *testing.T) *soakWorld {
 	mux.Handle("/notify", notify)
 	mux.Handle("/authorized", redirect)
 
-	// The faults start once the world is up: every gateway call from here.
-	// The first field.apply answers are lost after the application is
-	// recorded, so that ApplyFieldOnce's look-after path always runs.
-	require.NoError(t, gw.InjectFault(alipaytest.Fault{Method: "alipay.open.app.api.field.apply", Kind: alipaytest.FaultDisconnect, Count: 3}))
-	r := 1 - math.Pow(1-soakFaultRate, 1/float64(len(soakFaults)))
-	for _, f := range soakFaults {
-		f.Rate = r
-		require.NoError(t, gw.InjectFault(f))
-	}
 	return w
 }
 
