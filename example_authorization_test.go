@@ -19,16 +19,8 @@ import (
 // registry, then take the merchant's client from the registry. Offline,
 // alipaytest plays Alipay and the merchant.
 func ExampleClient_AuthTokenApp() {
-	gw, err := alipaytest.NewServer()
-	if err != nil {
-		log.Fatal(err)
-	}
+	gw, isv := authorizationExample() // Alipay's side, and the ISV's client of it
 	defer gw.Close()
-	isv, err := alipay.NewClient(alipaytest.DefaultAppID, alipay.WithGatewayURL(gw.URL),
-		alipay.WithPrivateKey(gw.AppPrivateKeyPEM()), alipay.WithAlipayPublicKey(gw.AlipayPublicKeyPEM()))
-	if err != nil {
-		log.Fatal(err)
-	}
 	// The merchant authorises two mini-programs at once (批量授权).
 	code, err := gw.Authorize("2021004000000003", alipaytest.AuthBatch("2021004000000004"), alipaytest.AuthNoNotify())
 	if err != nil {
@@ -68,16 +60,8 @@ func ExampleClient_AuthTokenApp() {
 // authorization link, exchanges the code and stores the tokens; a
 // replayed or forged redirect is refused.
 func ExampleClient_AuthRedirectHandler() {
-	gw, err := alipaytest.NewServer()
-	if err != nil {
-		log.Fatal(err)
-	}
+	gw, isv := authorizationExample() // Alipay's side, and the ISV's client of it
 	defer gw.Close()
-	isv, err := alipay.NewClient(alipaytest.DefaultAppID, alipay.WithGatewayURL(gw.URL),
-		alipay.WithPrivateKey(gw.AppPrivateKeyPEM()), alipay.WithAlipayPublicKey(gw.AlipayPublicKeyPEM()))
-	if err != nil {
-		log.Fatal(err)
-	}
 	store := alipay.NewMemoryMerchantStore()
 	states, err := alipay.NewStateSigner(bytes.Repeat([]byte("k"), 32), 30*time.Minute) // 32 random bytes, shared by replicas
 	if err != nil {
@@ -107,4 +91,19 @@ func ExampleClient_AuthRedirectHandler() {
 	// Output:
 	// 200 account isv-account-42: 1 merchant(s) linked
 	// 400 authorization link used already
+}
+
+// authorizationExample starts alipaytest and returns it with the ISV's
+// client: alipay.NewClient with the server's gateway URL and the package's
+// public test keys (in production: your app id, keys and the real gateway).
+func authorizationExample() (*alipaytest.Server, *alipay.Client) {
+	gw, err := alipaytest.NewServer()
+	if err != nil {
+		log.Fatal(err)
+	}
+	isv, err := gw.NewClient()
+	if err != nil {
+		log.Fatal(err)
+	}
+	return gw, isv
 }

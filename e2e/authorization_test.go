@@ -167,11 +167,7 @@ func TestCancelledMerchant(t *testing.T) {
 	t.Parallel()
 	w := newAuthzWorld(t, false)
 	ctx := storyCtx(t)
-	_, err := w.gw.Authorize(authzMerchant)
-	require.NoError(t, err)
-	w.waitAuthorized(t, authzMerchant)
-	before, err := w.isv.ForMerchant(ctx, w.store, authzMerchant)
-	require.NoError(t, err)
+	before := w.authorized(t)
 
 	require.NoError(t, w.gw.CancelAuthorization(authzMerchant))
 	require.NoError(t, w.gw.WaitNotifications(ctx))
@@ -215,15 +211,11 @@ func TestTokenError20001MarksNeedsReauthorization(t *testing.T) {
 	t.Parallel()
 	w := newAuthzWorld(t, false)
 	ctx := storyCtx(t)
-	_, err := w.gw.Authorize(authzMerchant)
-	require.NoError(t, err)
-	w.waitAuthorized(t, authzMerchant)
-	m, err := w.isv.ForMerchant(ctx, w.store, authzMerchant)
-	require.NoError(t, err)
+	m := w.authorized(t)
 	require.NoError(t, w.gw.SetNotifyURL(""))
 	require.NoError(t, w.gw.CancelAuthorization(authzMerchant))
 
-	_, err = m.AppAPIQuery(ctx, nil)
+	_, err := m.AppAPIQuery(ctx, nil)
 	assert.True(t, alipay.IsReauthorizationNeeded(err), "%v", err)
 	assert.True(t, alipay.IsAppAuthTokenInvalid(err))
 	rec, err := w.store.Get(ctx, authzMerchant)
@@ -245,12 +237,8 @@ func TestTokenError20001AfterAnotherRefresh(t *testing.T) {
 	t.Parallel()
 	w := newAuthzWorld(t, false)
 	ctx := storyCtx(t)
-	_, err := w.gw.Authorize(authzMerchant)
-	require.NoError(t, err)
-	w.waitAuthorized(t, authzMerchant)
-	m, err := w.isv.ForMerchant(ctx, w.store, authzMerchant)
-	require.NoError(t, err)
-	_, err = w.isv.RefreshMerchant(ctx, w.store, authzMerchant) // "another replica"; the old token dies at once
+	m := w.authorized(t)
+	_, err := w.isv.RefreshMerchant(ctx, w.store, authzMerchant) // "another replica"; the old token dies at once
 	require.NoError(t, err)
 
 	_, err = m.AppAPIQuery(ctx, nil)
@@ -360,6 +348,18 @@ func (w *authzWorld) waitAuthorized(t *testing.T, appID string) *alipay.Merchant
 		require.True(t, time.Now().Before(deadline), "the merchant was never stored: %v", err)
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// authorized plays the merchant authorising the ISV (the notify stores
+// the token) and returns the merchant's client from the registry.
+func (w *authzWorld) authorized(t *testing.T) *alipay.Client {
+	t.Helper()
+	_, err := w.gw.Authorize(authzMerchant)
+	require.NoError(t, err)
+	w.waitAuthorized(t, authzMerchant)
+	m, err := w.isv.ForMerchant(storyCtx(t), w.store, authzMerchant)
+	require.NoError(t, err)
+	return m
 }
 
 // liveToken returns the merchant's token that works now, on the gateway.
