@@ -137,7 +137,7 @@ func (c *Client) AuthAppAESSet(ctx context.Context, req *AuthAppAESSetRequest) (
 		return nil, scrubKeyError(err)
 	}
 	if res.AESKey.IsZero() { // the key changed, but we do not know it
-		return nil, &ResponseError{Method: methodAuthAppAESSet, StatusCode: http.StatusOK, Reason: "missing_aes_key", TraceID: res.TraceID}
+		return nil, &ResponseError{Method: methodAuthAppAESSet, StatusCode: http.StatusOK, Reason: ReasonMissingAESKey, TraceID: res.TraceID}
 	}
 	res.Raw = nil
 	return res, nil

@@ -76,7 +76,7 @@ func TestAuthAppAESGetNoKey(t *testing.T) {
 		_, err = g.client(t, WithAESKey(isvAESKey)).AuthAppAESSet(context.Background(), &AuthAppAESSetRequest{MerchantAppID: katMerchantApp})
 		var re *ResponseError
 		require.ErrorAs(t, err, &re, node)
-		assert.Equal(t, "missing_aes_key", re.Reason, "set without a key: read it with get")
+		assert.Equal(t, ReasonMissingAESKey, re.Reason, "set without a key: read it with get")
 	}
 }
 

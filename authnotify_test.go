@@ -116,7 +116,7 @@ func TestAppAuthNotifyRefusals(t *testing.T) {
 		_, err := c.VerifyNotification(signNotification(t, key, p))
 		var ve *VerifyError
 		require.ErrorAs(t, err, &ve, step)
-		assert.Equal(t, step, ve.Step)
+		assert.Equal(t, VerifyStep(step), ve.Step)
 		assert.Equal(t, "open_app_auth_notify", ve.Method)
 		assert.Contains(t, ve.Content, `"app_auth_token":"[redacted]"`, step)
 		assertNoAuthSecrets(t, err.Error()+ve.Content, step)
@@ -131,7 +131,7 @@ func TestAppAuthNotifyRefusals(t *testing.T) {
 	_, err = c.VerifyNotification(signNotification(t, key, p))
 	var ve *VerifyError
 	require.ErrorAs(t, err, &ve)
-	assert.Equal(t, "missing_field", ve.Step)
+	assert.Equal(t, StepMissingField, ve.Step)
 }
 
 // TestAppAuthNotifyDecoding: a non-empty error member is surfaced, a

@@ -118,7 +118,7 @@ func TestCalls(t *testing.T) {
 			errNode := failNode("40002", "Invalid Arguments", "isv.invalid-timestamp", "非法的时间戳参数")
 			signedOK := g.body(tc.method, ok)
 
-			verifyStep := func(step string) func(*testing.T, any, error) {
+			verifyStep := func(step VerifyStep) func(*testing.T, any, error) {
 				return func(t *testing.T, _ any, err error) {
 					require.ErrorIs(t, err, ErrSignature)
 					var ve *VerifyError
@@ -138,7 +138,7 @@ func TestCalls(t *testing.T) {
 					assert.Equal(t, !verified, strings.HasSuffix(err.Error(), " [unverified]"))
 				}
 			}
-			badResponse := func(status int, reason, snippet string) func(*testing.T, any, error) {
+			badResponse := func(status int, reason ResponseReason, snippet string) func(*testing.T, any, error) {
 				return func(t *testing.T, _ any, err error) {
 					require.ErrorIs(t, err, ErrBadResponse)
 					var re *ResponseError
@@ -163,10 +163,10 @@ func TestCalls(t *testing.T) {
 				{"success", 200, signedOK, func(t *testing.T, res any, err error) { require.NoError(t, err); tc.check(t, res) }},
 				{"business_failure", 200, g.body(tc.method, fail), apiError("40004", tc.subCode, true)},
 				{"unsigned_error", 200, `{"` + nodeKey(tc.method) + `":` + fail + `}`, apiError("40004", tc.subCode, false)},
-				{"unsigned_success", 200, `{"` + nodeKey(tc.method) + `":` + ok + `}`, verifyStep("missing_sign")},
-				{"tampered_body", 200, strings.Replace(signedOK, `"msg":"Success"`, `"msg":"Succesz"`, 1), verifyStep("bad_signature")},
-				{"tampered_signature", 200, flipped, verifyStep("bad_signature")},
-				{"duplicate_node", 200, strings.TrimSuffix(signedOK, "}") + `,"` + nodeKey(tc.method) + `":` + fail + `}`, verifyStep("duplicate_node")},
+				{"unsigned_success", 200, `{"` + nodeKey(tc.method) + `":` + ok + `}`, verifyStep(StepMissingSign)},
+				{"tampered_body", 200, strings.Replace(signedOK, `"msg":"Success"`, `"msg":"Succesz"`, 1), verifyStep(StepBadSignature)},
+				{"tampered_signature", 200, flipped, verifyStep(StepBadSignature)},
+				{"duplicate_node", 200, strings.TrimSuffix(signedOK, "}") + `,"` + nodeKey(tc.method) + `":` + fail + `}`, verifyStep(StepDuplicateNode)},
 				{"error_response_signed", 200, `{"error_response":` + errNode + `,"sign":"` + g.sign(errNode) + `"}`,
 					apiError("40002", "isv.invalid-timestamp", true)},
 				{"error_response_unsigned", 200, `{"error_response":` + errNode + `}`, apiError("40002", "isv.invalid-timestamp", false)},

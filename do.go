@@ -182,7 +182,7 @@ func (e *transportError) Unwrap() []error {
 // oversized answer is a *ResponseError.
 func (c *Client) transportError(ctx context.Context, method string, err error) error {
 	if errors.Is(err, errBodyTooLarge) {
-		return &ResponseError{Method: method, StatusCode: http.StatusOK, Reason: "body_too_large"}
+		return &ResponseError{Method: method, StatusCode: http.StatusOK, Reason: ReasonBodyTooLarge}
 	}
 	var te *transportError
 	if errors.As(err, &te) {

@@ -69,14 +69,8 @@ func (e *APIError) Error() string {
 // VerifyError reports a response or notification that failed verification.
 // It unwraps to [ErrSignature].
 type VerifyError struct {
-	Method string // the Alipay method, or the notification's msg_method
-	// Step names the check that failed: "duplicate_node", "duplicate_key",
-	// "encrypted_without_key", "missing_sign", "missing_cert_sn",
-	// "unknown_cert_sn", "cert_not_trusted", "cert_expired",
-	// "malformed_sign", "bad_signature", "decrypt", and for notifications
-	// "duplicate_param", "sign_type_mismatch", "app_id_mismatch",
-	// "missing_field", "bad_timestamp", "stale_timestamp".
-	Step string
+	Method string     // the Alipay method, or the notification's msg_method
+	Step   VerifyStep // the check that failed: one of the Step… constants
 	// Content is the string whose signature was checked (at most 512 bytes,
 	// with any app_auth_token redacted and any "sign" value elided), so a failure can be diagnosed
 	// against what Alipay signed. Empty when no content was reached.
@@ -87,7 +81,7 @@ type VerifyError struct {
 
 // Error describes the failed step and, when there is one, the content checked.
 func (e *VerifyError) Error() string {
-	msg := "alipay: " + e.Method + ": verification failed at " + e.Step
+	msg := "alipay: " + e.Method + ": verification failed at " + string(e.Step)
 	if e.CertSN != "" {
 		msg += " (alipay_cert_sn " + e.CertSN + ")"
 	}
@@ -104,22 +98,23 @@ func (e *VerifyError) Unwrap() error { return ErrSignature }
 // response. It unwraps to [ErrBadResponse].
 type ResponseError struct {
 	Method     string
-	StatusCode int // HTTP status
-	// Reason is "redirect" (a 3xx: redirects are never followed),
-	// "http_status", "empty_body", "invalid_json", "root_not_object",
-	// "trailing_data", "missing_node", "node_not_object", "body_too_large",
-	// or "success_in_error_response" (a signed error_response claiming
-	// code 10000: only the method's own node can succeed).
-	Reason string
+	StatusCode int            // HTTP status
+	Reason     ResponseReason // why the answer is unusable: one of the Reason… constants
 	// Body is at most 512 bytes of the body, with the app_auth_token
 	// redacted and the value of every "sign" elided.
 	Body    string
 	TraceID string
+
+	detail string // what went wrong beyond Reason (the JSON decoder's error); may be ""
 }
 
 // Error describes the status, the reason and a bounded snippet of the body.
 func (e *ResponseError) Error() string {
-	msg := fmt.Sprintf("alipay: %s: unusable response (HTTP %d, %s)", e.Method, e.StatusCode, e.Reason)
+	reason := string(e.Reason)
+	if e.detail != "" {
+		reason += ": " + e.detail
+	}
+	msg := fmt.Sprintf("alipay: %s: unusable response (HTTP %d, %s)", e.Method, e.StatusCode, reason)
 	if e.TraceID != "" {
 		msg += " trace_id=" + e.TraceID
 	}
@@ -131,6 +126,117 @@ func (e *ResponseError) Error() string {
 
 // Unwrap returns [ErrBadResponse].
 func (e *ResponseError) Unwrap() error { return ErrBadResponse }
+
+// VerifyStep names the check at which a response, a notification or an
+// open-data envelope failed verification ([VerifyError.Step]). The checks
+// and their order are described in docs/protocol.md#verification (responses)
+// and at [Client.VerifyNotification] (notifications). New steps may be added;
+// treat an unknown one as a verification failure like any other.
+type VerifyStep string
+
+// The verification steps. Nothing from a body that fails one is trusted.
+const (
+	// StepDuplicateNode: a response names its node (or error_response) twice.
+	StepDuplicateNode VerifyStep = "duplicate_node"
+	// StepDuplicateKey: a response or an open-data envelope repeats a
+	// top-level key such as sign.
+	StepDuplicateKey VerifyStep = "duplicate_key"
+	// StepEncryptedWithoutKey: the node is a ciphertext but the client has
+	// no AES key.
+	StepEncryptedWithoutKey VerifyStep = "encrypted_without_key"
+	// StepMissingSign: sign is absent or empty (on a response, where the
+	// answer is not a plain failure; see docs/protocol.md#verification).
+	StepMissingSign VerifyStep = "missing_sign"
+	// StepMalformedSign: sign is not a string of strict standard Base64 (a
+	// '+' that became a space on the way is refused, not repaired).
+	StepMalformedSign VerifyStep = "malformed_sign"
+	// StepBadSignature: the signature does not verify under Alipay's key.
+	StepBadSignature VerifyStep = "bad_signature"
+	// StepMissingCertSN: in certificate mode, a response without
+	// alipay_cert_sn.
+	StepMissingCertSN VerifyStep = "missing_cert_sn"
+	// StepUnknownCertSN: in certificate mode, a response signed by a
+	// certificate that is not configured and was not (or could not be)
+	// downloaded; see [WithCertRotation].
+	StepUnknownCertSN VerifyStep = "unknown_cert_sn"
+	// StepCertNotTrusted: a downloaded Alipay certificate failed a trust
+	// check (docs/protocol.md#rotation).
+	StepCertNotTrusted VerifyStep = "cert_not_trusted"
+	// StepCertExpired: a downloaded Alipay certificate is not valid now.
+	StepCertExpired VerifyStep = "cert_expired"
+	// StepDecrypt: the verified ciphertext does not decrypt with the AES
+	// key (the wrong key, or a damaged ciphertext).
+	StepDecrypt VerifyStep = "decrypt"
+	// StepSignTypeMismatch: sign_type is present and not RSA2; the
+	// algorithm comes from the configuration, never from the message.
+	StepSignTypeMismatch VerifyStep = "sign_type_mismatch"
+
+	// The steps below are those of notifications only.
+
+	// StepDuplicateParam: a notification parameter appears more than once.
+	StepDuplicateParam VerifyStep = "duplicate_param"
+	// StepAppIDMismatch: a notification addressed to an app this gateway
+	// does not accept (see [WithNotifyAppIDs]).
+	StepAppIDMismatch VerifyStep = "app_id_mismatch"
+	// StepMissingField: notify_id, msg_method or utc_timestamp (for the
+	// authorization notify: notify_id or notify_time) is absent or empty.
+	StepMissingField VerifyStep = "missing_field"
+	// StepAmbiguousField: the signed content could be read as other
+	// parameters (docs/protocol.md#notifications).
+	StepAmbiguousField VerifyStep = "ambiguous_field"
+	// StepBadNotifyID: notify_id is not 1 to 64 ASCII letters and digits.
+	StepBadNotifyID VerifyStep = "bad_notify_id"
+	// StepUnsupportedVersion: the authorization notify's version is neither
+	// empty nor "1.0".
+	StepUnsupportedVersion VerifyStep = "unsupported_version"
+	// StepBadTimestamp: utc_timestamp is not 13 digits of Unix
+	// milliseconds, or notify_time is not "yyyy-MM-dd HH:mm:ss".
+	StepBadTimestamp VerifyStep = "bad_timestamp"
+	// StepStaleTimestamp: the notification lies outside the replay window
+	// of [WithNotifyMaxAge], or more than 5 minutes ahead of the clock.
+	StepStaleTimestamp VerifyStep = "stale_timestamp"
+)
+
+// ResponseReason says why a gateway answer is not a usable Alipay response
+// ([ResponseError.Reason]). New reasons may be added.
+type ResponseReason string
+
+// The reasons of a [ResponseError].
+const (
+	// ReasonRedirect: a 3xx status; redirects are never followed.
+	ReasonRedirect ResponseReason = "redirect"
+	// ReasonHTTPStatus: a status other than 200 and 3xx.
+	ReasonHTTPStatus ResponseReason = "http_status"
+	// ReasonBodyTooLarge: the body exceeds 10 MiB.
+	ReasonBodyTooLarge ResponseReason = "body_too_large"
+	// ReasonEmptyBody: the body is empty or only whitespace.
+	ReasonEmptyBody ResponseReason = "empty_body"
+	// ReasonInvalidJSON: the body is not JSON (a proxy's HTML page).
+	ReasonInvalidJSON ResponseReason = "invalid_json"
+	// ReasonRootNotObject: the body is JSON but not an object.
+	ReasonRootNotObject ResponseReason = "root_not_object"
+	// ReasonTrailingData: something other than whitespace follows the object.
+	ReasonTrailingData ResponseReason = "trailing_data"
+	// ReasonMissingNode: neither the method's node nor error_response.
+	ReasonMissingNode ResponseReason = "missing_node"
+	// ReasonNodeNotObject: the node is neither an object nor, with an AES
+	// key, a ciphertext string.
+	ReasonNodeNotObject ResponseReason = "node_not_object"
+	// ReasonSuccessInErrorResponse: a signed error_response claiming code
+	// 10000; only the method's own node can carry a success.
+	ReasonSuccessInErrorResponse ResponseReason = "success_in_error_response"
+	// ReasonDecode: the verified node does not decode into the response
+	// type; the error's text quotes the decoder.
+	ReasonDecode ResponseReason = "decode"
+	// ReasonMissingToken: a verified token exchange, refresh or query
+	// success without the token it must carry.
+	ReasonMissingToken ResponseReason = "missing_token"
+	// ReasonMissingAESKey: a verified aes.set success without the key.
+	ReasonMissingAESKey ResponseReason = "missing_aes_key"
+	// ReasonRepeatedPage: a page of a listing repeats the previous one, so
+	// paging would never end.
+	ReasonRepeatedPage ResponseReason = "repeated_page"
+)
 
 // ValidationError reports a request refused before anything was sent, or a
 // file that broke its size limit while streaming (the gateway then never

@@ -4,12 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/isvkit/alipay/internal/jsonnode"
+	"github.com/isvkit/alipay/internal/opendata"
 	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -73,7 +80,7 @@ func TestPredicates(t *testing.T) {
 			}
 		}
 	}
-	for _, err := range []error{nil, errors.New("20000"), &VerifyError{Step: "bad_signature"},
+	for _, err := range []error{nil, errors.New("20000"), &VerifyError{Step: StepBadSignature},
 		&ResponseError{StatusCode: 503}, context.DeadlineExceeded} {
 		assert.False(t, IsAppAuthTokenInvalid(err) || IsPermissionDenied(err) || IsRateLimited(err) || IsTemporary(err), "%v", err)
 	}
@@ -89,9 +96,9 @@ func TestTypedErrorsUnwrap(t *testing.T) {
 		want error
 		text string
 	}{
-		{&VerifyError{Method: "m", Step: "bad_signature", Content: `{"a":1}`, CertSN: "sn1"}, ErrSignature,
+		{&VerifyError{Method: "m", Step: StepBadSignature, Content: `{"a":1}`, CertSN: "sn1"}, ErrSignature,
 			`alipay: m: verification failed at bad_signature (alipay_cert_sn sn1); content checked: "{\"a\":1}"`},
-		{&VerifyError{Method: "m", Step: "duplicate_node"}, ErrSignature, "alipay: m: verification failed at duplicate_node"},
+		{&VerifyError{Method: "m", Step: StepDuplicateNode}, ErrSignature, "alipay: m: verification failed at duplicate_node"},
 		{&ResponseError{Method: "m", StatusCode: 502, Reason: "http_status", Body: "<html>", TraceID: "t"}, ErrBadResponse,
 			`alipay: m: unusable response (HTTP 502, http_status) trace_id=t: "<html>"`},
 		{&ValidationError{Method: "m", Field: "api_name", Problem: "required"}, ErrInvalidRequest, "alipay: m: api_name: required"},
@@ -232,6 +239,114 @@ func TestBodyTooLarge(t *testing.T) {
 	assert.Nil(t, res)
 	var re *ResponseError
 	require.ErrorAs(t, err, &re)
-	assert.Equal(t, "body_too_large", re.Reason)
+	assert.Equal(t, ReasonBodyTooLarge, re.Reason)
 	assert.ErrorIs(t, err, ErrBadResponse)
+}
+
+// TestStepAndReasonSpelling: the reasons that internal/jsonnode and
+// internal/opendata hand over as a Step or Reason are spelled exactly as
+// the constants, so converting them yields a declared value; and a decode
+// failure keeps the decoder's words in the error text, not in Reason.
+func TestStepAndReasonSpelling(t *testing.T) {
+	t.Parallel()
+	steps := map[VerifyStep]bool{}
+	reasons := map[ResponseReason]bool{}
+	for _, s := range declaredStrings(t, "VerifyStep") {
+		steps[VerifyStep(s)] = true
+	}
+	for _, s := range declaredStrings(t, "ResponseReason") {
+		reasons[ResponseReason(s)] = true
+	}
+	assert.Len(t, steps, 20)
+	for _, r := range []string{jsonnode.ReasonDuplicateNode, jsonnode.ReasonDuplicateKey} {
+		assert.True(t, steps[VerifyStep(r)], "jsonnode.%s is a VerifyStep", r)
+	}
+	for _, r := range []string{jsonnode.ReasonEmptyBody, jsonnode.ReasonInvalidJSON, jsonnode.ReasonRootNotObject,
+		jsonnode.ReasonTrailingData, jsonnode.ReasonMissingNode, jsonnode.ReasonNodeNotObject} {
+		assert.True(t, reasons[ResponseReason(r)], "jsonnode.%s is a ResponseReason", r)
+	}
+	for _, r := range []string{opendata.ReasonDuplicateKey, opendata.ReasonMissingSign, opendata.ReasonSignTypeMismatch,
+		opendata.ReasonMalformedSign, opendata.ReasonBadSignature} {
+		assert.True(t, steps[VerifyStep(r)], "opendata.%s is a VerifyStep", r)
+	}
+	err := &ResponseError{Method: "m", StatusCode: 200, Reason: ReasonDecode, detail: "json: cannot unmarshal number"}
+	assert.Equal(t, "alipay: m: unusable response (HTTP 200, decode: json: cannot unmarshal number)", err.Error())
+}
+
+// TestStepsAndReasonsNamed: no source file produces a VerifyError step or a
+// ResponseError reason from a string literal; they use the constants, so
+// the list in errors.go is the whole list.
+func TestStepsAndReasonsNamed(t *testing.T) {
+	t.Parallel()
+	paths, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	fset := token.NewFileSet()
+	for _, path := range paths {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		require.NoError(t, err)
+		ast.Inspect(f, func(n ast.Node) bool {
+			var lits []ast.Expr
+			switch n := n.(type) {
+			case *ast.CompositeLit:
+				if id, ok := n.Type.(*ast.Ident); ok && (id.Name == "VerifyError" || id.Name == "ResponseError" || id.Name == "certFailure") {
+					for _, e := range n.Elts {
+						kv, ok := e.(*ast.KeyValueExpr)
+						if ok && (isIdent(kv.Key, "Step") || isIdent(kv.Key, "step") || isIdent(kv.Key, "Reason")) {
+							lits = append(lits, kv.Value)
+						}
+					}
+				}
+			case *ast.CallExpr:
+				if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "fail" && len(n.Args) > 0 {
+					lits = append(lits, n.Args[0])
+				}
+			}
+			for _, lit := range lits {
+				if b, ok := lit.(*ast.BasicLit); ok && b.Kind == token.STRING {
+					t.Errorf("%s: a step or reason spelled %s: use a Step… or Reason… constant", fset.Position(b.Pos()), b.Value)
+				}
+			}
+			return true
+		})
+	}
+}
+
+// declaredStrings returns the values of the string constants of type typ
+// declared in the package's source.
+func declaredStrings(t *testing.T, typ string) []string {
+	t.Helper()
+	paths, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	var out []string
+	fset := token.NewFileSet()
+	for _, path := range paths {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		require.NoError(t, err)
+		for _, d := range f.Decls {
+			g, ok := d.(*ast.GenDecl)
+			if !ok || g.Tok != token.CONST {
+				continue
+			}
+			for _, spec := range g.Specs {
+				vs := spec.(*ast.ValueSpec)
+				if id, ok := vs.Type.(*ast.Ident); !ok || id.Name != typ {
+					continue
+				}
+				for _, v := range vs.Values {
+					if b, ok := v.(*ast.BasicLit); ok && b.Kind == token.STRING {
+						s, err := strconv.Unquote(b.Value)
+						require.NoError(t, err)
+						out = append(out, s)
+					}
+				}
+			}
+		}
+	}
+	return out
 }

@@ -101,10 +101,10 @@ func checkResponseKAT(t *testing.T, tc responseKAT, expect, reason string, res *
 		var re *ResponseError
 		switch {
 		case errors.As(err, &ve):
-			assert.Equal(t, reason, ve.Step)
+			assert.Equal(t, VerifyStep(reason), ve.Step)
 			assert.ErrorIs(t, err, ErrSignature)
 		case errors.As(err, &re):
-			assert.Equal(t, reason, re.Reason)
+			assert.Equal(t, ResponseReason(reason), re.Reason)
 			assert.ErrorIs(t, err, ErrBadResponse)
 		default:
 			t.Fatalf("reject with unexpected error type %T: %v", err, err)

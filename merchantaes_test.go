@@ -145,7 +145,7 @@ func TestMerchantAESKeysRotation(t *testing.T) {
 	_, err = c.PhoneNumber(ctx, testMerchant, old)
 	var ve *VerifyError
 	require.ErrorAs(t, err, &ve)
-	assert.Equal(t, "decrypt", ve.Step)
+	assert.Equal(t, StepDecrypt, ve.Step)
 
 	_, err = c.PhoneNumber(ctx, "2021004000000099", fresh)
 	var val *ValidationError

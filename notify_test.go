@@ -166,13 +166,13 @@ func TestNotifyKATVerify(t *testing.T) {
 				// notification lacks the message-service fields.
 				var ve *VerifyError
 				require.ErrorAs(t, err, &ve)
-				assert.Equal(t, "missing_field", ve.Step)
+				assert.Equal(t, StepMissingField, ve.Step)
 				assert.Nil(t, n)
 			default:
 				require.ErrorIs(t, err, ErrSignature)
 				var ve *VerifyError
 				require.ErrorAs(t, err, &ve)
-				assert.Equal(t, k.Reason, ve.Step)
+				assert.Equal(t, VerifyStep(k.Reason), ve.Step)
 				assert.Nil(t, n)
 				if k.V1Content != nil {
 					assert.Equal(t, truncate(*k.V1Content, maxErrorSnippet), ve.Content)
@@ -225,7 +225,7 @@ func TestVerifyNotificationCases(t *testing.T) {
 		params url.Values
 		opts   []NotifyOption
 		clock  time.Time
-		step   string // "" = verified
+		step   VerifyStep // "" = verified
 	}{
 		{name: "valid", params: signed(nil)},
 		{name: "valid_ms_ahead_within_skew", params: signed(nil), clock: fixedTime.Add(-4 * time.Minute)},
@@ -234,42 +234,42 @@ func TestVerifyNotificationCases(t *testing.T) {
 			v := signed(nil)
 			v.Set("biz_content", strings.Replace(v.Get("biz_content"), "reject", "agree", 1))
 			return v
-		}(), step: "bad_signature"},
+		}(), step: StepBadSignature},
 		{name: "tampered_signature", params: func() url.Values {
 			v := signed(nil)
 			s := []byte(v.Get("sign"))
 			s[10] ^= 1
 			v.Set("sign", string(s))
 			return v
-		}(), step: "bad_signature"},
+		}(), step: StepBadSignature},
 		{name: "sign_plus_became_space", params: func() url.Values {
 			v := signed(nil)
 			v.Set("sign", "ab c"+v.Get("sign")[4:])
 			return v
-		}(), step: "malformed_sign"},
+		}(), step: StepMalformedSign},
 		{name: "url_safe_sign", params: func() url.Values {
 			v := signed(nil)
 			v.Set("sign", strings.NewReplacer("+", "-", "/", "_").Replace(v.Get("sign"))+"x")
 			return v
-		}(), step: "malformed_sign"},
-		{name: "wrong_sign_type", params: func() url.Values { v := signed(nil); v.Set("sign_type", "RSA"); return v }(), step: "sign_type_mismatch"},
-		{name: "lower_case_sign_type", params: func() url.Values { v := signed(nil); v.Set("sign_type", "rsa2"); return v }(), step: "sign_type_mismatch"},
-		{name: "empty_sign_type", params: func() url.Values { v := signed(nil); v.Set("sign_type", ""); return v }(), step: "sign_type_mismatch"},
-		{name: "missing_sign", params: func() url.Values { v := signed(nil); v.Del("sign"); return v }(), step: "missing_sign"},
-		{name: "duplicate", params: func() url.Values { v := signed(nil); v.Add("app_id", testAppID); return v }(), step: "duplicate_param"},
-		{name: "wrong_app_id", params: signed(func(p map[string]string) { p["app_id"] = "2021000000000099" }), step: "app_id_mismatch"},
-		{name: "missing_app_id", params: signed(func(p map[string]string) { delete(p, "app_id") }), step: "app_id_mismatch"},
+		}(), step: StepMalformedSign},
+		{name: "wrong_sign_type", params: func() url.Values { v := signed(nil); v.Set("sign_type", "RSA"); return v }(), step: StepSignTypeMismatch},
+		{name: "lower_case_sign_type", params: func() url.Values { v := signed(nil); v.Set("sign_type", "rsa2"); return v }(), step: StepSignTypeMismatch},
+		{name: "empty_sign_type", params: func() url.Values { v := signed(nil); v.Set("sign_type", ""); return v }(), step: StepSignTypeMismatch},
+		{name: "missing_sign", params: func() url.Values { v := signed(nil); v.Del("sign"); return v }(), step: StepMissingSign},
+		{name: "duplicate", params: func() url.Values { v := signed(nil); v.Add("app_id", testAppID); return v }(), step: StepDuplicateParam},
+		{name: "wrong_app_id", params: signed(func(p map[string]string) { p["app_id"] = "2021000000000099" }), step: StepAppIDMismatch},
+		{name: "missing_app_id", params: signed(func(p map[string]string) { delete(p, "app_id") }), step: StepAppIDMismatch},
 		{name: "configured_app_id", params: signed(func(p map[string]string) { p["app_id"] = "2021000000000099" }),
 			opts: []NotifyOption{WithNotifyAppIDs("2021000000000099")}},
-		{name: "missing_notify_id", params: signed(func(p map[string]string) { delete(p, "notify_id") }), step: "missing_field"},
-		{name: "empty_msg_method", params: signed(func(p map[string]string) { p["msg_method"] = "" }), step: "missing_field"},
-		{name: "missing_utc_timestamp", params: signed(func(p map[string]string) { delete(p, "utc_timestamp") }), step: "missing_field"},
-		{name: "seconds_timestamp", params: signed(func(p map[string]string) { p["utc_timestamp"] = "1716182055" }), step: "bad_timestamp"},
-		{name: "signed_timestamp", params: signed(func(p map[string]string) { p["utc_timestamp"] = "-716182055000" }), step: "bad_timestamp"},
-		{name: "stale", params: signed(nil), clock: fixedTime.Add(DefaultNotifyMaxAge + time.Second), step: "stale_timestamp"},
+		{name: "missing_notify_id", params: signed(func(p map[string]string) { delete(p, "notify_id") }), step: StepMissingField},
+		{name: "empty_msg_method", params: signed(func(p map[string]string) { p["msg_method"] = "" }), step: StepMissingField},
+		{name: "missing_utc_timestamp", params: signed(func(p map[string]string) { delete(p, "utc_timestamp") }), step: StepMissingField},
+		{name: "seconds_timestamp", params: signed(func(p map[string]string) { p["utc_timestamp"] = "1716182055" }), step: StepBadTimestamp},
+		{name: "signed_timestamp", params: signed(func(p map[string]string) { p["utc_timestamp"] = "-716182055000" }), step: StepBadTimestamp},
+		{name: "stale", params: signed(nil), clock: fixedTime.Add(DefaultNotifyMaxAge + time.Second), step: StepStaleTimestamp},
 		{name: "stale_custom_window", params: signed(nil), clock: fixedTime.Add(10 * time.Minute),
-			opts: []NotifyOption{WithNotifyMaxAge(5 * time.Minute)}, step: "stale_timestamp"},
-		{name: "future", params: signed(nil), clock: fixedTime.Add(-notifyClockSkew - time.Second), step: "stale_timestamp"},
+			opts: []NotifyOption{WithNotifyMaxAge(5 * time.Minute)}, step: StepStaleTimestamp},
+		{name: "future", params: signed(nil), clock: fixedTime.Add(-notifyClockSkew - time.Second), step: StepStaleTimestamp},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -304,13 +304,13 @@ func TestVerifyNotificationErrorMethod(t *testing.T) {
 	var ve *VerifyError
 	require.ErrorAs(t, err, &ve)
 	assert.Equal(t, methodAppAPIFieldChanged, ve.Method)
-	assert.Equal(t, "missing_sign", ve.Step)
+	assert.Equal(t, StepMissingSign, ve.Step)
 	_, err = c.VerifyNotification(url.Values{"msg_method": {"evil\nlog line"}})
 	require.ErrorAs(t, err, &ve)
 	assert.Equal(t, "notification", ve.Method)
 	_, err = c.VerifyNotification(nil)
 	require.ErrorAs(t, err, &ve)
-	assert.Equal(t, "missing_sign", ve.Step)
+	assert.Equal(t, StepMissingSign, ve.Step)
 }
 
 func TestVerifyNotificationOptions(t *testing.T) {

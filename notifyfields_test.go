@@ -101,7 +101,7 @@ func TestNotifyFoldedFieldReplayRefused(t *testing.T) {
 			n, err := c.VerifyNotification(folded)
 			var ve *VerifyError
 			require.ErrorAs(t, err, &ve, "the folded message must not verify")
-			assert.Equal(t, "ambiguous_field", ve.Step)
+			assert.Equal(t, StepAmbiguousField, ve.Step)
 			assert.ErrorIs(t, err, ErrSignature)
 			assert.Nil(t, n)
 
@@ -188,7 +188,7 @@ func TestNotifyIDShape(t *testing.T) {
 		_, err := c.VerifyNotification(signNotification(t, key, fieldChangedParams(id)))
 		var ve *VerifyError
 		require.ErrorAs(t, err, &ve, "%q", id)
-		assert.Equal(t, "bad_notify_id", ve.Step, "%q", id)
+		assert.Equal(t, StepBadNotifyID, ve.Step, "%q", id)
 	}
 }
 
@@ -263,6 +263,6 @@ func TestNotifyAmbiguityBeforeTimestamp(t *testing.T) {
 		_, err := c.VerifyNotification(signNotification(t, key, p))
 		var ve *VerifyError
 		require.ErrorAs(t, err, &ve, step)
-		assert.Equal(t, step, ve.Step)
+		assert.Equal(t, VerifyStep(step), ve.Step)
 	}
 }

@@ -182,7 +182,7 @@ func (h *notifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.reply(ctx, w, http.StatusServiceUnavailable, ackFail)
 			return
 		}
-		h.log(ctx, slog.LevelWarn, "alipay: notification rejected", append([]slog.Attr{slog.String("reason", ve.Step)}, attrs...)...)
+		h.log(ctx, slog.LevelWarn, "alipay: notification rejected", append([]slog.Attr{slog.String("reason", string(ve.Step))}, attrs...)...)
 		h.reply(ctx, w, http.StatusBadRequest, ackFail)
 		return
 	}

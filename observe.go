@@ -131,9 +131,9 @@ func (c *Client) logAttempt(ctx context.Context, a *Attempt, res *outcome) {
 	case errors.As(err, &apiErr):
 		attrs = append(attrs, slog.String("sub_code", apiErr.SubCode), slog.Bool("verified", apiErr.Verified))
 	case errors.As(err, &verErr): // its Error() quotes the response node: log the step only
-		attrs = append(attrs, slog.String("error", "verification failed"), slog.String("step", verErr.Step))
+		attrs = append(attrs, slog.String("error", "verification failed"), slog.String("step", string(verErr.Step)))
 	case errors.As(err, &resErr): // its Error() quotes the body: log the reason only
-		attrs = append(attrs, slog.String("error", "unusable response"), slog.String("reason", resErr.Reason))
+		attrs = append(attrs, slog.String("error", "unusable response"), slog.String("reason", string(resErr.Reason)))
 	case err != nil:
 		attrs = append(attrs, slog.String("error", err.Error()))
 	}

@@ -29,7 +29,7 @@ func TestAttackSignedErrorResponseAsSuccess(t *testing.T) {
 		require.ErrorIs(t, err, ErrBadResponse)
 		var re *ResponseError
 		require.ErrorAs(t, err, &re)
-		assert.Equal(t, "success_in_error_response", re.Reason)
+		assert.Equal(t, ReasonSuccessInErrorResponse, re.Reason)
 
 		raw, err := c.Call(context.Background(), methodAppAPIQuery, nil)
 		assert.Nil(t, raw)

@@ -175,7 +175,7 @@ func TestListMiniTemplateUsagesStops(t *testing.T) {
 	got, err = collect(g.client(t).ListMiniTemplateUsages(context.Background(), req))
 	var re *ResponseError
 	require.ErrorAs(t, err, &re)
-	assert.Equal(t, "repeated_page", re.Reason)
+	assert.Equal(t, ReasonRepeatedPage, re.Reason)
 	assert.Len(t, got, 50)
 	assert.Len(t, g.requests(t), 2)
 }

@@ -282,7 +282,7 @@ func TestUploadMockFailures(t *testing.T) {
 		{"tampered", httpmock.NewStringResponder(200, tampered), nil, false, func(t *testing.T, err error) {
 			var ve *VerifyError
 			require.ErrorAs(t, err, &ve)
-			assert.Equal(t, "bad_signature", ve.Step)
+			assert.Equal(t, StepBadSignature, ve.Step)
 		}},
 		{"transport", httpmock.NewErrorResponder(errors.New("connection reset")), nil, false, func(t *testing.T, err error) {
 			assert.Contains(t, err.Error(), "connection reset")
