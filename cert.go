@@ -277,12 +277,12 @@ func (c *Client) fetchCert(ctx context.Context, sn string) (*rsa.PublicKey, *cer
 		key  *rsa.PublicKey
 		fail *certFailure
 	)
-	read := func(_ context.Context, status int, h http.Header, body []byte) (*outcome, error) {
+	read := func(_ context.Context, status int, h http.Header, body []byte) (*verifiedBody, error) {
 		trace := h.Get("trace_id")
 		if key, fail = isv.readCertDownload(sn, status, body, trace); fail != nil {
 			return nil, fail.errorFor(method, sn)
 		}
-		return &outcome{traceID: trace}, nil
+		return &verifiedBody{traceID: trace}, nil
 	}
 	if _, err := isv.do(ctx, &request{method: method, biz: biz, read: read}); err != nil && fail == nil {
 		return nil, &certFailure{step: StepUnknownCertSN, cause: "certificate download failed: " + err.Error()}

@@ -323,7 +323,7 @@ func (c *Client) sign(method string, bizContent []byte, text []param) (*signed, 
 
 // upload runs one call with files through the pipeline. Uploads are
 // writes (field.apply, baseinfo.modify): never retried.
-func (c *Client) upload(ctx context.Context, method string, text []param, files []uploadFile) (*outcome, error) {
+func (c *Client) upload(ctx context.Context, method string, text []param, files []uploadFile) (*verifiedBody, error) {
 	if files == nil {
 		files = []uploadFile{}
 	}

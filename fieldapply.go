@@ -312,7 +312,7 @@ func (c *Client) AppAPIFieldApply(ctx context.Context, req *AppAPIFieldApplyRequ
 	if err != nil {
 		return nil, err
 	}
-	return decodeOutcome[AppAPIFieldApplyResponse](methodAppAPIFieldApply, res)
+	return decodeVerified[AppAPIFieldApplyResponse](methodAppAPIFieldApply, res)
 }
 
 // validate checks what can be checked without I/O and lists the file parts;

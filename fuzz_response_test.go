@@ -63,7 +63,7 @@ func FuzzResponse(f *testing.F) {
 }
 
 // checkFuzzResponse asserts FuzzResponse's rules for one outcome.
-func checkFuzzResponse(t *testing.T, genuine map[string]string, body []byte, method string, res *outcome, err error) {
+func checkFuzzResponse(t *testing.T, genuine map[string]string, body []byte, method string, res *verifiedBody, err error) {
 	t.Helper()
 	var (
 		apiErr *APIError

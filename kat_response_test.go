@@ -72,7 +72,7 @@ func responseKATOptions(tc responseKAT) []Option {
 }
 
 // checkResponseKAT asserts the outcome of readResponse against a case.
-func checkResponseKAT(t *testing.T, tc responseKAT, expect, reason string, res *outcome, err error) {
+func checkResponseKAT(t *testing.T, tc responseKAT, expect, reason string, res *verifiedBody, err error) {
 	t.Helper()
 	switch expect {
 	case "verified":

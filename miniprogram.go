@@ -236,7 +236,7 @@ func (c *Client) MiniBaseInfoModify(ctx context.Context, req *MiniBaseInfoModify
 	if err != nil {
 		return nil, err
 	}
-	return decodeOutcome[MiniBaseInfoModifyResponse](methodMiniBaseInfoModify, res)
+	return decodeVerified[MiniBaseInfoModifyResponse](methodMiniBaseInfoModify, res)
 }
 
 // splitCategories parses "a_b;c_d;" into [[a b] [c d]], skipping empty

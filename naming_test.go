@@ -331,3 +331,57 @@ func TestMessageNames(t *testing.T) {
 		assert.True(t, uses(d, "method"+name), "Notification.%s checks msg_method against method%s", name, name)
 	}
 }
+
+// TestOneMeaningPerName: an unexported name of the package is one kind of
+// thing: never a type and also a function, a method or a value (as
+// "outcome" once named both a verified body and a wait's decision, and
+// "upload" both a method and the opened files of a call).
+func TestOneMeaningPerName(t *testing.T) {
+	t.Parallel()
+	paths, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	fset := token.NewFileSet()
+	kinds := map[string]map[string]string{} // name → kind → first position
+	add := func(name, kind string, pos token.Pos) {
+		if ast.IsExported(name) || name == "_" {
+			return
+		}
+		if kinds[name] == nil {
+			kinds[name] = map[string]string{}
+		}
+		if _, ok := kinds[name][kind]; !ok {
+			kinds[name][kind] = fset.Position(pos).String()
+		}
+	}
+	for _, path := range paths {
+		if strings.HasSuffix(path, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		require.NoError(t, err)
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				kind := "function"
+				if d.Recv != nil {
+					kind = "method"
+				}
+				add(d.Name.Name, kind, d.Pos())
+			case *ast.GenDecl:
+				for _, spec := range d.Specs {
+					switch s := spec.(type) {
+					case *ast.TypeSpec:
+						add(s.Name.Name, "type", s.Pos())
+					case *ast.ValueSpec:
+						for _, n := range s.Names {
+							add(n.Name, "value", n.Pos())
+						}
+					}
+				}
+			}
+		}
+	}
+	for name, k := range kinds {
+		assert.Len(t, k, 1, "%s names several kinds of thing: %v", name, k)
+	}
+}

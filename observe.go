@@ -81,7 +81,7 @@ func (c *Client) startObserving(ctx context.Context, method string) (context.Con
 
 // report fills in what the answer says, writes the attempt's Debug record
 // and hands the attempt to the observer.
-func (c *Client) report(ctx context.Context, o Observer, a *Attempt, res *outcome) {
+func (c *Client) report(ctx context.Context, o Observer, a *Attempt, res *verifiedBody) {
 	var (
 		apiErr *APIError
 		resErr *ResponseError
@@ -102,7 +102,7 @@ func (c *Client) report(ctx context.Context, o Observer, a *Attempt, res *outcom
 
 // logAttempt writes the Debug record of one attempt, when Debug is
 // enabled: one record per attempt, so one per call without retries.
-func (c *Client) logAttempt(ctx context.Context, a *Attempt, res *outcome) {
+func (c *Client) logAttempt(ctx context.Context, a *Attempt, res *verifiedBody) {
 	l := c.core.logger
 	if !l.Enabled(ctx, slog.LevelDebug) {
 		return

@@ -15,9 +15,9 @@ import (
 	"github.com/isvkit/alipay/internal/jsonnode"
 )
 
-// outcome is a verified success: the business JSON of the response node
+// verifiedBody is a verified success: the business JSON of the response node
 // (the signed bytes, or the decrypted plaintext in AES mode).
-type outcome struct {
+type verifiedBody struct {
 	body    json.RawMessage
 	traceID string
 }
@@ -36,7 +36,7 @@ type nodeStatus struct {
 // returned only with a valid signature; an unsigned failure becomes an
 // *APIError marked unverified; anything else is a *VerifyError or a
 // *ResponseError and nothing from the body is trusted.
-func (c *Client) readResponse(ctx context.Context, method string, status int, h http.Header, body []byte) (*outcome, error) {
+func (c *Client) readResponse(ctx context.Context, method string, status int, h http.Header, body []byte) (*verifiedBody, error) {
 	trace := h.Get("trace_id")
 	if status >= 300 && status < 400 {
 		return nil, &ResponseError{Method: method, StatusCode: status, Reason: ReasonRedirect, Body: c.snippet(body), TraceID: trace}
@@ -102,7 +102,7 @@ func (c *Client) readResponse(ctx context.Context, method string, status int, h 
 		// error_response saying 10000 answers no request of ours.
 		return nil, &ResponseError{Method: method, StatusCode: status, Reason: ReasonSuccessInErrorResponse, TraceID: trace}
 	}
-	return &outcome{body: business, traceID: trace}, nil
+	return &verifiedBody{body: business, traceID: trace}, nil
 }
 
 // readStatus returns what json.Unmarshal(node, &nodeStatus) gives, and
@@ -308,14 +308,14 @@ func callTyped[T any, PT interface {
 	if err != nil {
 		return nil, err
 	}
-	return decodeOutcome[T, PT](method, res)
+	return decodeVerified[T, PT](method, res)
 }
 
-// decodeOutcome decodes a verified outcome into a T.
-func decodeOutcome[T any, PT interface {
+// decodeVerified decodes a verified body into a T.
+func decodeVerified[T any, PT interface {
 	*T
 	metaSetter
-}](method string, res *outcome) (*T, error) {
+}](method string, res *verifiedBody) (*T, error) {
 	out := PT(new(T))
 	if err := json.Unmarshal(res.body, out); err != nil {
 		return nil, &ResponseError{Method: method, StatusCode: http.StatusOK, Reason: ReasonDecode, detail: err.Error()}

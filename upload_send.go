@@ -15,9 +15,9 @@ import (
 // (never the files) and streams the multipart body with the client's
 // *http.Client.
 
-// upload is the opened files of one upload call and the session that
+// openedUpload is the opened files of one upload call and the session that
 // closes them and stops their readers when the call ends.
-type upload struct {
+type openedUpload struct {
 	method string
 	opened []*openFile
 	st     *imultipart.Session
@@ -28,8 +28,8 @@ var closed = func() chan struct{} { c := make(chan struct{}); close(c); return c
 
 // openUpload opens and checks every file; nothing is sent when one fails.
 // The ctx bounds reading the head of a reader (for sniffing).
-func (c *Client) openUpload(ctx context.Context, method string, files []uploadFile) (*upload, error) {
-	up := &upload{method: method, opened: make([]*openFile, len(files)), st: &imultipart.Session{}}
+func (c *Client) openUpload(ctx context.Context, method string, files []uploadFile) (*openedUpload, error) {
+	up := &openedUpload{method: method, opened: make([]*openFile, len(files)), st: &imultipart.Session{}}
 	for i, u := range files {
 		of, err := u.open(ctx, method, up.st)
 		if err != nil {
@@ -43,7 +43,7 @@ func (c *Client) openUpload(ctx context.Context, method string, files []uploadFi
 
 // close ends the session without waiting for any read: it closes the files
 // an early return left open (its error was handled where it happened).
-func (up *upload) close() { _ = up.st.Finish(closed) }
+func (up *openedUpload) close() { _ = up.st.Finish(closed) }
 
 // readHead fills head from r like io.ReadFull, but returns when ctx ends
 // even if r's Read never does; the abandoned read then fills a buffer
@@ -72,7 +72,7 @@ func readHead(ctx context.Context, r io.Reader, head []byte) (int, error) {
 // sendUpload streams one attempt's multipart body and reads the answer.
 // Its errors are final: a file that failed while streaming, or a scrubbed
 // transport error.
-func (c *Client) sendUpload(ctx context.Context, method string, s *signed, up *upload) (*http.Response, []byte, error) {
+func (c *Client) sendUpload(ctx context.Context, method string, s *signed, up *openedUpload) (*http.Response, []byte, error) {
 	boundary, err := imultipart.NewBoundary()
 	if err != nil {
 		return nil, nil, fmt.Errorf("alipay: %s: %w", method, err)
@@ -138,7 +138,7 @@ func (c *Client) sendUpload(ctx context.Context, method string, s *signed, up *u
 		return nil, nil, ferr
 	}
 	if err != nil {
-		return nil, nil, c.transportError(ctx, method, err)
+		return nil, nil, c.scrubTransport(ctx, method, err)
 	}
 	return resp, raw, nil
 }

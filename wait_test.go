@@ -118,7 +118,7 @@ func TestWaitFieldAuditOutcome(t *testing.T) {
 	for _, tc := range cases {
 		req := wtReq()
 		req.UserAppID = tc.app
-		got := req.outcome(tc.recs)
+		got := req.finalRecord(tc.recs)
 		if tc.want == "" {
 			assert.Nil(t, got, tc.name)
 			continue
