@@ -152,6 +152,15 @@ func NewClient(appID string, opts ...Option) (*Client, error) {
 	}}, nil
 }
 
+// discardHandler is a slog.Handler that drops everything (slog.DiscardHandler
+// needs Go 1.24).
+type discardHandler struct{}
+
+func (discardHandler) Enabled(context.Context, slog.Level) bool  { return false }
+func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
+func (h discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
+func (h discardHandler) WithGroup(string) slog.Handler           { return h }
+
 // refuseRedirect is the CheckRedirect of every client: a redirect is never
 // followed, so the token, the biz_content and uploaded files never reach a
 // host other than the configured gateway. The 3xx answer itself becomes a

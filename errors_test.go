@@ -5,13 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"go/ast"
-	"go/parser"
 	"go/token"
 	"net"
 	"net/http"
 	"net/url"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -251,10 +248,11 @@ func TestStepAndReasonSpelling(t *testing.T) {
 	t.Parallel()
 	steps := map[VerifyStep]bool{}
 	reasons := map[ResponseReason]bool{}
-	for _, s := range declaredStrings(t, "VerifyStep") {
+	p := parseSource(t)
+	for _, s := range p.typed["VerifyStep"] {
 		steps[VerifyStep(s)] = true
 	}
-	for _, s := range declaredStrings(t, "ResponseReason") {
+	for _, s := range p.typed["ResponseReason"] {
 		reasons[ResponseReason(s)] = true
 	}
 	assert.Len(t, steps, 20)
@@ -278,15 +276,8 @@ func TestStepAndReasonSpelling(t *testing.T) {
 // the list in errors.go is the whole list.
 func TestStepsAndReasonsNamed(t *testing.T) {
 	t.Parallel()
-	paths, err := filepath.Glob("*.go")
-	require.NoError(t, err)
-	fset := token.NewFileSet()
-	for _, path := range paths {
-		if strings.HasSuffix(path, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, path, nil, 0)
-		require.NoError(t, err)
+	p := parseSource(t)
+	for _, f := range p.files {
 		ast.Inspect(f, func(n ast.Node) bool {
 			var lits []ast.Expr
 			switch n := n.(type) {
@@ -306,47 +297,10 @@ func TestStepsAndReasonsNamed(t *testing.T) {
 			}
 			for _, lit := range lits {
 				if b, ok := lit.(*ast.BasicLit); ok && b.Kind == token.STRING {
-					t.Errorf("%s: a step or reason spelled %s: use a Step… or Reason… constant", fset.Position(b.Pos()), b.Value)
+					t.Errorf("%s: a step or reason spelled %s: use a Step… or Reason… constant", p.fset.Position(b.Pos()), b.Value)
 				}
 			}
 			return true
 		})
 	}
-}
-
-// declaredStrings returns the values of the string constants of type typ
-// declared in the package's source.
-func declaredStrings(t *testing.T, typ string) []string {
-	t.Helper()
-	paths, err := filepath.Glob("*.go")
-	require.NoError(t, err)
-	var out []string
-	fset := token.NewFileSet()
-	for _, path := range paths {
-		if strings.HasSuffix(path, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, path, nil, 0)
-		require.NoError(t, err)
-		for _, d := range f.Decls {
-			g, ok := d.(*ast.GenDecl)
-			if !ok || g.Tok != token.CONST {
-				continue
-			}
-			for _, spec := range g.Specs {
-				vs := spec.(*ast.ValueSpec)
-				if id, ok := vs.Type.(*ast.Ident); !ok || id.Name != typ {
-					continue
-				}
-				for _, v := range vs.Values {
-					if b, ok := v.(*ast.BasicLit); ok && b.Kind == token.STRING {
-						s, err := strconv.Unquote(b.Value)
-						require.NoError(t, err)
-						out = append(out, s)
-					}
-				}
-			}
-		}
-	}
-	return out
 }

@@ -1,14 +1,15 @@
 package alipay
 
 import (
+	"bytes"
 	"fmt"
 	"go/ast"
-	"go/parser"
 	"go/token"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"unicode"
@@ -107,130 +108,6 @@ func TestGoName(t *testing.T) {
 	}
 }
 
-// sourcePackage is the root package's non-test source, parsed.
-type sourcePackage struct {
-	fset    *token.FileSet
-	methods []*ast.FuncDecl          // exported methods of *Client
-	types   map[string]bool          // declared type names
-	consts  map[string]string        // string constants: name → value
-	funcs   map[string]*ast.FuncDecl // methods of any receiver, "Recv.Name"
-}
-
-func parseSource(t *testing.T) *sourcePackage {
-	t.Helper()
-	paths, err := filepath.Glob("*.go")
-	require.NoError(t, err)
-	p := &sourcePackage{fset: token.NewFileSet(), types: map[string]bool{}, consts: map[string]string{}, funcs: map[string]*ast.FuncDecl{}}
-	for _, path := range paths {
-		if strings.HasSuffix(path, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(p.fset, path, nil, parser.ParseComments)
-		require.NoError(t, err)
-		require.Equal(t, "alipay", f.Name.Name, path)
-		for _, d := range f.Decls {
-			switch d := d.(type) {
-			case *ast.FuncDecl:
-				p.addFunc(d)
-			case *ast.GenDecl:
-				p.addGen(d)
-			}
-		}
-	}
-	require.NotEmpty(t, p.methods, "no *Client method found: wrong directory?")
-	return p
-}
-
-func (p *sourcePackage) addFunc(d *ast.FuncDecl) {
-	if d.Recv == nil || len(d.Recv.List) != 1 {
-		return
-	}
-	recv := d.Recv.List[0].Type
-	star, isPtr := recv.(*ast.StarExpr)
-	if isPtr {
-		recv = star.X
-	}
-	id, ok := recv.(*ast.Ident)
-	if !ok {
-		return
-	}
-	p.funcs[id.Name+"."+d.Name.Name] = d
-	if isPtr && id.Name == "Client" && d.Name.IsExported() {
-		p.methods = append(p.methods, d)
-	}
-}
-
-func (p *sourcePackage) addGen(d *ast.GenDecl) {
-	for _, spec := range d.Specs {
-		switch s := spec.(type) {
-		case *ast.TypeSpec:
-			p.types[s.Name.Name] = true
-		case *ast.ValueSpec:
-			for i, name := range s.Names {
-				if i >= len(s.Values) {
-					continue
-				}
-				if lit, ok := s.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-					if v, err := strconv.Unquote(lit.Value); err == nil {
-						p.consts[name.Name] = v
-					}
-				}
-			}
-		}
-	}
-}
-
-// apiLineOf returns the doc comment's "Alipay API:" lines and whether the
-// last of them ends the comment.
-func apiLineOf(d *ast.FuncDecl) (lines []string, last bool) {
-	if d.Doc == nil {
-		return nil, false
-	}
-	all := strings.Split(strings.TrimRight(d.Doc.Text(), "\n"), "\n")
-	for i, l := range all {
-		if strings.HasPrefix(strings.TrimSpace(l), "Alipay API") {
-			lines = append(lines, l)
-			last = i == len(all)-1
-		}
-	}
-	return lines, last
-}
-
-func takesCtx(d *ast.FuncDecl) bool {
-	ps := d.Type.Params.List
-	return len(ps) > 0 && isSelector(ps[0].Type, "context", "Context")
-}
-
-func isSelector(e ast.Expr, pkg, name string) bool {
-	sel, ok := e.(*ast.SelectorExpr)
-	if !ok {
-		return false
-	}
-	x, ok := sel.X.(*ast.Ident)
-	return ok && x.Name == pkg && sel.Sel.Name == name
-}
-
-func isStarIdent(e ast.Expr, name string) bool {
-	s, ok := e.(*ast.StarExpr)
-	if !ok {
-		return false
-	}
-	id, ok := s.X.(*ast.Ident)
-	return ok && id.Name == name
-}
-
-// uses reports whether the body of d mentions the identifier name.
-func uses(d *ast.FuncDecl, name string) bool {
-	found := false
-	ast.Inspect(d.Body, func(n ast.Node) bool {
-		if id, ok := n.(*ast.Ident); ok && id.Name == name {
-			found = true
-		}
-		return !found
-	})
-	return found
-}
-
 // TestAPIMethodNames checks every exported method of *Client: an "Alipay
 // API:" line names the method it is derived from, in the fixed form, as
 // the comment's last line; its signature is (ctx, *<Name>Request)
@@ -309,11 +186,6 @@ func TestAPIMethodNames(t *testing.T) {
 	}
 }
 
-func isIdent(e ast.Expr, name string) bool {
-	id, ok := e.(*ast.Ident)
-	return ok && id.Name == name
-}
-
 // TestMessageNames: the messages follow the same rule: each event type and
 // decoder is named after the message's method.
 func TestMessageNames(t *testing.T) {
@@ -338,9 +210,7 @@ func TestMessageNames(t *testing.T) {
 // "upload" both a method and the opened files of a call).
 func TestOneMeaningPerName(t *testing.T) {
 	t.Parallel()
-	paths, err := filepath.Glob("*.go")
-	require.NoError(t, err)
-	fset := token.NewFileSet()
+	p := parseSource(t)
 	kinds := map[string]map[string]string{} // name → kind → first position
 	add := func(name, kind string, pos token.Pos) {
 		if ast.IsExported(name) || name == "_" {
@@ -350,15 +220,10 @@ func TestOneMeaningPerName(t *testing.T) {
 			kinds[name] = map[string]string{}
 		}
 		if _, ok := kinds[name][kind]; !ok {
-			kinds[name][kind] = fset.Position(pos).String()
+			kinds[name][kind] = p.fset.Position(pos).String()
 		}
 	}
-	for _, path := range paths {
-		if strings.HasSuffix(path, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, path, nil, 0)
-		require.NoError(t, err)
+	for _, f := range p.files {
 		for _, d := range f.Decls {
 			switch d := d.(type) {
 			case *ast.FuncDecl:
@@ -383,5 +248,37 @@ func TestOneMeaningPerName(t *testing.T) {
 	}
 	for name, k := range kinds {
 		assert.Len(t, k, 1, "%s names several kinds of thing: %v", name, k)
+	}
+}
+
+// maxFileLines bounds every Go file of the repository: a longer file holds
+// more than one concern.
+const maxFileLines = 400
+
+// TestFileLayout: every Go file of the repository (nested modules and
+// examples included) has at most maxFileLines lines, and every NotifyOption
+// is declared in notifyoptions.go, so one file lists what the app gateway
+// can be told.
+func TestFileLayout(t *testing.T) {
+	t.Parallel()
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		n := bytes.Count(b, []byte{'\n'})
+		assert.LessOrEqual(t, n, maxFileLines, "%s has %d lines: split it by concern", path, n)
+		return nil
+	})
+	require.NoError(t, err)
+	p := parseSource(t)
+	for _, d := range p.exported {
+		rs := d.Type.Results
+		if rs != nil && len(rs.List) == 1 && isIdent(rs.List[0].Type, "NotifyOption") {
+			assert.Equal(t, "notifyoptions.go", filepath.Base(p.fset.Position(d.Pos()).Filename), "%s returns a NotifyOption", d.Name.Name)
+		}
 	}
 }

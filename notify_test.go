@@ -313,31 +313,6 @@ func TestVerifyNotificationErrorMethod(t *testing.T) {
 	assert.Equal(t, StepMissingSign, ve.Step)
 }
 
-func TestVerifyNotificationOptions(t *testing.T) {
-	t.Parallel()
-	c := newNotifyClient(t)
-	bad := map[string]NotifyOption{
-		"nil":            nil,
-		"empty app id":   WithNotifyAppIDs(""),
-		"app id space":   WithNotifyAppIDs("20 21"),
-		"zero max age":   WithNotifyMaxAge(0),
-		"huge max age":   WithNotifyMaxAge(31 * 24 * time.Hour),
-		"small body":     WithNotifyMaxBytes(10),
-		"huge body":      WithNotifyMaxBytes(1 << 30),
-		"nil store":      WithDedupeStore(nil),
-		"zero lease":     WithNotifyLease(0),
-		"too long lease": WithNotifyLease(2 * time.Hour),
-	}
-	for name, opt := range bad {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			_, err := c.VerifyNotification(url.Values{}, opt)
-			require.Error(t, err)
-			assert.True(t, strings.HasPrefix(err.Error(), "alipay: "), err.Error())
-		})
-	}
-}
-
 func TestAppAPIFieldChanged(t *testing.T) {
 	t.Parallel()
 	n := &Notification{NotifyID: "n1", MsgMethod: methodAppAPIFieldChanged, Charset: "utf-8",

@@ -25,48 +25,6 @@ const (
 // storeCallTimeout bounds each call to the dedupe store.
 const storeCallTimeout = 10 * time.Second
 
-// WithNotifyMaxBytes bounds the request body [Client.NotifyHandler] reads
-// (default [DefaultNotifyMaxBytes], 64 KiB); a larger body is answered 413.
-// n must lie in [1 KiB, 10 MiB].
-func WithNotifyMaxBytes(n int64) NotifyOption {
-	return func(c *notifyConfig) error {
-		if n < 1<<10 || n > 10<<20 {
-			return fmt.Errorf("alipay: WithNotifyMaxBytes: %d is not in [1024, 10485760]", n)
-		}
-		c.maxBytes = n
-		return nil
-	}
-}
-
-// WithDedupeStore makes [Client.NotifyHandler] deduplicate through s
-// instead of a fresh [MemoryDedupeStore] of its own. Share one store (Redis,
-// a database) between every replica that receives the same app's messages.
-func WithDedupeStore(s DedupeStore) NotifyOption {
-	return func(c *notifyConfig) error {
-		if s == nil {
-			return errors.New("alipay: WithDedupeStore: nil store")
-		}
-		c.store = s
-		return nil
-	}
-}
-
-// WithNotifyLease sets how long [Client.NotifyHandler] claims a notify_id
-// while the user's function runs (default [DefaultNotifyLease]). The
-// function's ctx is cancelled when the lease ends, because a retry may then
-// claim the same message. If the process dies mid-way, the message can be
-// processed again once the lease has passed. Keep it well above fn's usual
-// run time; d must lie in (0, 1h].
-func WithNotifyLease(d time.Duration) NotifyOption {
-	return func(c *notifyConfig) error {
-		if d <= 0 || d > time.Hour {
-			return fmt.Errorf("alipay: WithNotifyLease: %v is not in (0, 1h]", d)
-		}
-		c.lease = d
-		return nil
-	}
-}
-
 // NotifyHandler returns the http.Handler of the app gateway (应用网关): it
 // receives Alipay's notifications, verifies each one with
 // [Client.VerifyNotification], and calls fn with every verified message,

@@ -42,9 +42,12 @@ const notifyTypeAppAuth = "open_app_auth_notify"
 // WithNotifyAppIDFunc, WithNotifyMerchantStore and WithNotifyMaxAge; the
 // lookups of the two in the middle run without a ctx of the caller,
 // bounded by 10 s (use [NotifyVerifier.VerifyNotification] to pass one).
+// An option that configures only a handler (WithNotifyMaxBytes,
+// WithDedupeStore, WithNotifyLease, WithNotifyConfirmClient) is refused
+// with an error naming it.
 // VerifyNotification does not deduplicate: see [Client.NewNotifyHandler].
 func (c *Client) VerifyNotification(params url.Values, opts ...NotifyOption) (*Notification, error) {
-	cfg, err := newNotifyConfig(opts)
+	cfg, err := newVerifyConfig(opts)
 	if err != nil {
 		return nil, err
 	}
