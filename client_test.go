@@ -16,7 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Success nodes: the example bodies of shared/endpoints.md.
+// Success nodes: illustrative bodies built from each method's documented
+// response fields.
 const (
 	nodeBaseInfo = `{"code":"10000","msg":"Success","app_name":"小程序示例","app_english_name":"demoexample","app_slogan":"提供小程序示例功能","app_logo":"https://appstoreisvpic.alipayobjects.com/prod/04843e84-f1fd-4717-a230-1c72de99aa5d.png","app_desc":"小程序官方示例Demo，展示已支持的接口能力及组件。","category_names":"航空票务_航空公司;生活服务_室内清洁服务;","package_names":["小程序基础功能包1","小程序基础功能包2"],"safe_domains":["example.com"],"service_email":"example@mail.com","service_phone":"13110101010","registration_limit_release":false}`
 	nodeAPIQuery = `{"code":"10000","msg":"Success","apis":[{"api_name":"getPhoneNumber","field_name":"mobile","package_code":"20180927110154092444"},{"api_name":"alipay.user.info.share","field_name":"mobile","package_code":"20201019201538211864"}]}`

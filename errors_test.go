@@ -42,7 +42,8 @@ func TestAPIErrorFormat(t *testing.T) {
 	}
 }
 
-// TestPredicates checks the error classes of protocol.md §9, for verified
+// TestPredicates checks the error classes of
+// docs/protocol.md#errors-and-retries, for verified
 // and unverified errors, wrapped or not.
 func TestPredicates(t *testing.T) {
 	t.Parallel()

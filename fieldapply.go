@@ -28,7 +28,8 @@ type AuthAPIDTO struct {
 	// e.g. "getPhoneNumber".
 	APIName string `json:"api_name"`
 	// FieldName is the sensitive field (敏感信息申请字段), e.g. "mobile". One
-	// example shows a comma list ("name,phone") [U]: it is kept verbatim.
+	// Alipay example shows a comma list ("name,phone"); it is kept verbatim
+	// (docs/protocol.md row U26).
 	FieldName string `json:"field_name"`
 	// PackageCode is the feature package code (敏感信息申请能力 code 值).
 	PackageCode string `json:"package_code"`
@@ -103,8 +104,9 @@ type AppAPIFieldQueryRequest struct{}
 // AuthFieldStatus is the audit status of an application (审核状态).
 type AuthFieldStatus string
 
-// Audit statuses. The SDK models send upper case and the integration guide
-// lower case [U]: values are compared case-insensitively and normalised to
+// Audit statuses. Alipay's SDK models send upper case and its integration
+// guide lower case, and Alipay does not say which the gateway sends: values
+// are compared case-insensitively (docs/protocol.md row U23) and normalised to
 // these constants; anything else becomes AuthFieldStatusUnknown, with the
 // received text kept in the record's StatusRaw.
 const (

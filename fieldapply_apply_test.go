@@ -12,7 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// faValid is a complete application (endpoints.md §5 example values).
+// faValid is a complete application (the example values of Alipay's
+// integration guide: getPhoneNumber/mobile, package 20180927110154092444,
+// scene 14).
 func faValid() AuthFieldApply {
 	return AuthFieldApply{
 		APIName: "getPhoneNumber", FieldName: "mobile", PackageCode: "20180927110154092444", SceneCode: "14",

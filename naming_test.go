@@ -18,9 +18,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// This test keeps style.md B2 and B7 true of the source: API methods are
-// named after the Alipay method, mechanically, and say so in their doc
-// comment.
+// This test keeps the naming rule true of the source: an Alipay method maps
+// to a Go name by dropping "alipay.open." and camel-casing the rest with a
+// fixed glossary (alipay.open.auth.token.app.query → AuthTokenAppQuery), and
+// the method says so in its doc comment; helpers that are not one Alipay
+// method start with a verb. CONTRIBUTING.md explains the rule.
 
 // nameGlossary maps each segment of an Alipay method (after "alipay.open.")
 // to its part of a Go name. A new word joins it in the change that needs it.
@@ -35,7 +37,7 @@ var nameGlossary = map[string]string{
 }
 
 // callHelpers are the exported *Client methods that take a ctx but are not
-// one Alipay method (style.md B2: verb-first helper names).
+// one Alipay method (helpers start with a verb).
 var callHelpers = map[string]bool{
 	"Call": true, "WaitFieldAudit": true, "ApplyFieldOnce": true, "DecryptOpenData": true, "PhoneNumber": true,
 	"ListMiniTemplateUsages": true,
@@ -70,7 +72,8 @@ var authAPIs = map[string]string{
 // apiLine is the form of the line: "Alipay API: <method> (<title>)."
 var apiLine = regexp.MustCompile(`^Alipay API: (alipay\.open(?:\.[a-z]+)+) \(([^()]+)\)\.$`)
 
-// goName derives the Go name of an Alipay method (style.md B2).
+// goName derives the Go name of an Alipay method: drop "alipay.open.",
+// camel-case the rest with the glossary (acronyms included).
 func goName(method string) (string, error) {
 	rest, ok := strings.CutPrefix(method, "alipay.open.")
 	if !ok || rest == "" {
@@ -154,7 +157,7 @@ func TestAPIMethodNames(t *testing.T) {
 		assert.False(t, dup, "%s: two methods claim %s", pos, method)
 		apis[method] = name
 
-		// Shape and method constant (style.md B2).
+		// Shape and method constant.
 		ps, rs := d.Type.Params.List, d.Type.Results
 		ok := len(ps) == 2 && len(ps[0].Names) <= 1 && takesCtx(d) && isStarIdent(ps[1].Type, name+"Request") &&
 			rs != nil && len(rs.List) == 2 && isStarIdent(rs.List[0].Type, name+"Response") && isIdent(rs.List[1].Type, "error")

@@ -11,7 +11,7 @@ import (
 // Notification is a verified notification delivered to the app gateway:
 // a message of the Alipay message service (version 1.1, with msg_method),
 // or the authorization notify (notify_type open_app_auth_notify, version
-// 1.0, no msg_method). See docs/protocol.md. Every field comes from
+// 1.0, no msg_method); see docs/protocol.md#notifications. Every field comes from
 // parameters covered by the signature.
 type Notification struct {
 	// NotifyID is the notification id (通知ID), the deduplication key: 1 to
@@ -43,9 +43,9 @@ type Notification struct {
 	Version string `json:"version,omitempty"`
 	// Charset is the charset Alipay signed with, e.g. "UTF-8".
 	Charset string `json:"charset,omitempty"`
-	// EncryptType is "AES" when biz_content is encrypted. The signature is
-	// checked over the ciphertext as received (Alipay publishes no signed
-	// sample to confirm it); then, with [WithAESKey], biz_content is
+	// EncryptType is "AES" when biz_content is encrypted. Alipay has no
+	// signed sample of an encrypted message; the signature is checked over
+	// the ciphertext as received (docs/protocol.md row U7), then, with [WithAESKey], biz_content is
 	// decrypted (a failure is the step "decrypt"). Without the key
 	// BizContent stays the Base64 ciphertext.
 	EncryptType string `json:"encrypt_type,omitempty"`
@@ -66,8 +66,9 @@ type Notification struct {
 // AppAPIFieldChanged is the payload of the alipay.open.app.api.field.changed
 // message (用户信息申请记录审核通知), sent when the audit of a user-information
 // field application ends. It carries the fields of an application record;
-// Status is normalised case-insensitively, StatusRaw keeps the text received
-// and unknown keys are ignored. Alipay does not document the exact payload.
+// Status is normalised case-insensitively and StatusRaw keeps the text
+// received. Alipay does not publish this payload: unknown keys are ignored
+// and [Notification.BizContent] keeps the raw text (docs/protocol.md row U6).
 type AppAPIFieldChanged struct {
 	AuthFieldDTO
 }

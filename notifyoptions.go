@@ -20,17 +20,13 @@ const (
 	DefaultNotifyMaxBytes = 64 << 10
 
 	// DefaultNotifyMaxAge is the replay window: a notification whose
-	// utc_timestamp is older is refused with step "stale_timestamp".
-	// Alipay retries an unacknowledged trade notification for about 25 hours
-	// (after 4m, 10m, 10m, 1h, 2h, 6h, 15h: the last retry about 24h24m
-	// after the first delivery); the message service's schedule, and
-	// whether a retry keeps the first delivery's utc_timestamp, are not
-	// documented. So the window covers that whole
-	// schedule with margin: a shorter one could refuse, and so lose, the late
-	// retries of a message whose first deliveries failed. Replays inside the
-	// window are caught by deduplication, which remembers a processed
-	// notify_id for longer than the window (see [Client.NotifyHandler]);
-	// replays outside it are refused.
+	// utc_timestamp is older is refused at [StepStaleTimestamp]. It is longer
+	// than Alipay's retries of an unacknowledged notification (about 25 h),
+	// so that late retries are not lost; replays inside it are caught by
+	// deduplication, which remembers a processed notify_id for longer.
+	// Alipay does not document the message service's retry schedule, nor
+	// whether a retry keeps utc_timestamp; see
+	// docs/notifications.md#deduplication.
 	DefaultNotifyMaxAge = 26 * time.Hour
 
 	// DefaultNotifyLease is how long [Client.NotifyHandler] holds the claim on
@@ -102,9 +98,9 @@ func newVerifyConfig(opts []NotifyOption) (notifyConfig, error) {
 func (cfg *notifyConfig) dedupeTTL() time.Duration { return cfg.maxAge + 2*notifyClockSkew }
 
 // WithNotifyAppIDs accepts notifications addressed (app_id) to these apps as
-// well as to the client's own app id, e.g. the merchant apps an ISV serves
-// (Alipay does not document which app receives field.changed in the ISV
-// case).
+// well as to the client's own app id, e.g. the merchant apps an ISV serves:
+// Alipay does not document which app_id an ISV's field.changed carries; we
+// accept the client's own and these (docs/protocol.md row U22).
 // Route by the verified [Notification.AppID] and the event's UserAppID.
 func WithNotifyAppIDs(appIDs ...string) NotifyOption {
 	return func(c *notifyConfig) error {

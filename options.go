@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Gateways of the Alipay Open Platform (protocol.md §10).
+// Gateways of the Alipay Open Platform (docs/protocol.md#gateways).
 const (
 	// ProductionGateway is the default gateway.
 	ProductionGateway = "https://openapi.alipay.com/gateway.do"

@@ -17,7 +17,7 @@ type ResponseMeta struct {
 
 // FlexBool is a boolean that decodes from JSON true/false, from the
 // strings "true"/"false", or from 1/0 (as numbers or strings, the way PHP
-// renders booleans); the gateway's choice is unconfirmed.
+// renders booleans): Alipay does not document which form it sends.
 type FlexBool bool
 
 // UnmarshalJSON accepts true, false, "true", "false", 1, 0, "1" and "0";

@@ -11,9 +11,10 @@ import (
 	imultipart "github.com/isvkit/alipay/internal/multipart"
 )
 
-// Size limits of uploaded files (endpoints.md §2, §5). "10M" is read as
-// 10×2²⁰ bytes, the larger reading: the gateway's FILE_SIZE_OUT_LIMIT decides
-// the rest.
+// Size limits of uploaded files (docs/protocol.md#limits). Alipay writes
+// "10M" without saying whether it means 10×10⁶ or 10×2²⁰ bytes; we take the
+// larger reading (row U16), which never refuses a file Alipay accepts, and
+// the gateway's FILE_SIZE_OUT_LIMIT decides the rest.
 const (
 	maxFieldApplyFile int64 = 10 << 20 // each picture and the video of field.apply
 	maxAppLogo        int64 = 2 << 20  // app_logo of baseinfo.modify

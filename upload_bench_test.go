@@ -28,7 +28,8 @@ import (
 // The upload benchmarks send field.apply with 1 MiB, 10 MiB and 6 × 10 MiB
 // of files (5 pictures and the video) to a loopback server that reads and
 // discards the body. Each size runs the SDK and, beside it in the same run,
-// the raw limit of performance.md: one RSA2 signature, an io.MultiReader over
+// the raw limit, the least a correct upload can do with the standard
+// library (BENCHMARKS.md): one RSA2 signature, an io.MultiReader over
 // pre-rendered part headers, the files and the closing boundary with an
 // exact Content-Length, http.Client.Do, then the node found and verified.
 //
