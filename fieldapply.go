@@ -10,11 +10,10 @@ import (
 
 // Alipay method names of the user-information (app.api) calls.
 const (
-	methodAppAPIQuery        = "alipay.open.app.api.query"
-	methodAppAPISceneQuery   = "alipay.open.app.api.scene.query"
-	methodAppAPIFieldApply   = "alipay.open.app.api.field.apply"
-	methodAppAPIFieldQuery   = "alipay.open.app.api.field.query"
-	methodAppAPIFieldChanged = "alipay.open.app.api.field.changed"
+	methodAppAPIQuery      = "alipay.open.app.api.query"
+	methodAppAPISceneQuery = "alipay.open.app.api.scene.query"
+	methodAppAPIFieldApply = "alipay.open.app.api.field.apply"
+	methodAppAPIFieldQuery = "alipay.open.app.api.field.query"
 )
 
 // AppAPIQueryRequest is the request of [Client.AppAPIQuery]. The call has no
@@ -217,9 +216,6 @@ const (
 	SubCodeAuthAPIApplyIsPass = "AUTH_API_APPLY_IS_PASS"
 )
 
-// maxPictures is the number of picture slots (picture_1 … picture_5).
-const maxPictures = 5
-
 // AuthFieldApply is one application for a user-information field (Java
 // AuthFieldApply). It is sent as the JSON text parameter auth_field_apply,
 // marshalled once (compact, no HTML escaping, empty optional fields
@@ -327,9 +323,9 @@ func (r *AppAPIFieldApplyRequest) validate() ([]uploadFile, error) {
 		"scene_code", a.SceneCode, "qps_answer", a.QPSAnswer, "customer_answer", a.CustomerAnswer); err != nil {
 		return nil, err
 	}
-	if len(r.Pictures) > maxPictures {
+	if len(r.Pictures) > MaxFieldApplyPictures {
 		return nil, &ValidationError{Method: methodAppAPIFieldApply, Field: "pictures",
-			Problem: fmt.Sprintf("at most %d pictures (picture_1 … picture_5), got %d", maxPictures, len(r.Pictures))}
+			Problem: fmt.Sprintf("at most %d pictures (picture_1 … picture_5), got %d", MaxFieldApplyPictures, len(r.Pictures))}
 	}
 	if len(r.Pictures) == 0 && r.Video == nil {
 		return nil, &ValidationError{Method: methodAppAPIFieldApply, Field: "pictures",
@@ -337,10 +333,10 @@ func (r *AppAPIFieldApplyRequest) validate() ([]uploadFile, error) {
 	}
 	files := make([]uploadFile, 0, len(r.Pictures)+1)
 	for i, p := range r.Pictures {
-		files = append(files, uploadFile{field: "picture_" + strconv.Itoa(i+1), file: p, limit: maxFieldApplyFile})
+		files = append(files, uploadFile{field: "picture_" + strconv.Itoa(i+1), file: p, limit: MaxFieldApplyFileSize})
 	}
 	if r.Video != nil {
-		files = append(files, uploadFile{field: "video", file: *r.Video, limit: maxFieldApplyFile})
+		files = append(files, uploadFile{field: "video", file: *r.Video, limit: MaxFieldApplyFileSize})
 	}
 	for _, f := range files {
 		if err := f.check(methodAppAPIFieldApply); err != nil {

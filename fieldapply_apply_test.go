@@ -54,7 +54,7 @@ func TestAppAPIFieldApplyValidation(t *testing.T) {
 		})},
 		{"zero video", "video", "no file given", with(func(r *AppAPIFieldApplyRequest) { r.Video = &File{} })},
 		{"video declared too big", "video", "file exceeds 10 MiB", with(func(r *AppAPIFieldApplyRequest) {
-			v := FileFromReader("v.mp4", upZeros{}, maxFieldApplyFile+1)
+			v := FileFromReader("v.mp4", upZeros{}, MaxFieldApplyFileSize+1)
 			r.Video = &v
 		})},
 		{"picture of unknown size, empty", "picture_1", "empty file", with(func(r *AppAPIFieldApplyRequest) {
@@ -134,4 +134,34 @@ func TestAppAPIFieldApplyAlreadySubmitted(t *testing.T) {
 		assert.Equal(t, sub, ae.SubCode)
 		assert.NotContains(t, err.Error(), testToken)
 	}
+}
+
+// TestUploadLimitConstants: the exported limits are Alipay's (10 MiB per
+// file, 5 pictures, a 2 MiB logo, binary megabytes) and are the bounds the
+// validation applies, inclusive.
+func TestUploadLimitConstants(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, 10*1024*1024, MaxFieldApplyFileSize)
+	assert.Equal(t, 5, MaxFieldApplyPictures)
+	assert.Equal(t, 2*1024*1024, MaxAppLogoSize)
+	pic := FileFromBytes("login.png", upPNG)
+	pics := make([]File, MaxFieldApplyPictures)
+	for i := range pics {
+		pics[i] = pic
+	}
+	video := FileFromReader("v.mp4", upZeros{}, MaxFieldApplyFileSize)
+	req := &AppAPIFieldApplyRequest{AuthFieldApply: faValid(), Pictures: pics, Video: &video}
+	_, err := req.validate()
+	assert.NoError(t, err, "5 pictures and a video of exactly 10 MiB")
+	req.Pictures = append(req.Pictures, pic)
+	_, err = req.validate()
+	assert.ErrorIs(t, err, ErrInvalidRequest, "6 pictures")
+	req.Pictures = pics
+	video = FileFromReader("v.mp4", upZeros{}, MaxFieldApplyFileSize+1)
+	_, err = req.validate()
+	assert.ErrorIs(t, err, ErrInvalidRequest, "a byte over 10 MiB")
+	logo := uploadFile{field: "app_logo", file: FileFromReader("logo.png", upZeros{}, MaxAppLogoSize), limit: MaxAppLogoSize}
+	assert.NoError(t, logo.check(methodMiniBaseInfoModify))
+	logo.file = FileFromReader("logo.png", upZeros{}, MaxAppLogoSize+1)
+	assert.Error(t, logo.check(methodMiniBaseInfoModify))
 }

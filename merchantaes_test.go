@@ -150,7 +150,7 @@ func TestMerchantAESKeysRotation(t *testing.T) {
 	_, err = c.PhoneNumber(ctx, "2021004000000099", fresh)
 	var val *ValidationError
 	assert.ErrorAs(t, err, &val, "unknown merchant: no key")
-	_, err = c.SetMerchantState(ctx, store, testMerchant, MerchantCancelled, methodAuthAppAuthCancelled)
+	_, err = c.SetMerchantState(ctx, store, testMerchant, MerchantCancelled, MsgMethodAuthAppAuthCancelled)
 	require.NoError(t, err)
 	_, err = c.PhoneNumber(ctx, testMerchant, fresh)
 	assert.True(t, IsReauthorizationNeeded(err), "a cancelled merchant: %v", err)

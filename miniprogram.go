@@ -230,7 +230,7 @@ func (c *Client) MiniBaseInfoModify(ctx context.Context, req *MiniBaseInfoModify
 	if req.AppLogo == nil {
 		return callTyped[MiniBaseInfoModifyResponse](ctx, c, methodMiniBaseInfoModify, nil, text)
 	}
-	logo := uploadFile{field: "app_logo", file: *req.AppLogo, limit: maxAppLogo}
+	logo := uploadFile{field: "app_logo", file: *req.AppLogo, limit: MaxAppLogoSize}
 	if err := logo.check(methodMiniBaseInfoModify); err != nil {
 		return nil, err
 	}

@@ -20,7 +20,7 @@ const mmNode = `{"code":"10000","msg":"Success","modify_status":"1"}`
 func TestMiniBaseInfoModifyValidation(t *testing.T) {
 	t.Parallel()
 	logo := FileFromBytes("logo.png", upPNG)
-	big := FileFromBytes("logo.png", append(append([]byte{}, upPNG...), make([]byte, maxAppLogo)...))
+	big := FileFromBytes("logo.png", append(append([]byte{}, upPNG...), make([]byte, MaxAppLogoSize)...))
 	cases := []struct {
 		name, field, problem string
 		req                  *MiniBaseInfoModifyRequest

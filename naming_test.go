@@ -199,12 +199,13 @@ func TestMessageNames(t *testing.T) {
 	} {
 		name, err := goName(msg)
 		require.NoError(t, err)
-		assert.Equal(t, msg, p.consts["method"+name])
+		assert.Equal(t, msg, p.consts["MsgMethod"+name], "the exported constant MsgMethod%s", name)
 		assert.True(t, p.types[name], "type %s is declared", name)
 		d, ok := p.funcs["Notification."+name]
 		require.True(t, ok, "Notification.%s decodes the message", name)
-		assert.True(t, uses(d, "method"+name), "Notification.%s checks msg_method against method%s", name, name)
+		assert.True(t, uses(d, "MsgMethod"+name), "Notification.%s checks msg_method against MsgMethod%s", name, name)
 	}
+	assert.Equal(t, "open_app_auth_notify", p.consts["NotifyTypeAppAuth"], "the authorization notify's notify_type is exported")
 }
 
 // TestOneMeaningPerName: an unexported name of the package is one kind of

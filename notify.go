@@ -8,6 +8,25 @@ import (
 	"time"
 )
 
+// Names of the notifications the SDK decodes. Compare a message's
+// [Notification.MsgMethod] with the MsgMethod… constants (and subscribe to
+// those messages in the open platform console), and the authorization
+// notify's [Notification.NotifyType] with NotifyTypeAppAuth.
+const (
+	// MsgMethodAppAPIFieldChanged: the audit of a user-information field
+	// application ended; decode it with [Notification.AppAPIFieldChanged].
+	MsgMethodAppAPIFieldChanged = "alipay.open.app.api.field.changed"
+	// MsgMethodAuthAppAuthCancelled: a merchant cancelled the ISV's
+	// authorization; decode it with [Notification.AuthAppAuthCancelled].
+	MsgMethodAuthAppAuthCancelled = "alipay.open.auth.appauth.cancelled"
+	// MsgMethodAuthUserAuthCancelled: a user cancelled their authorization
+	// of a merchant's app; decode it with [Notification.AuthUserAuthCancelled].
+	MsgMethodAuthUserAuthCancelled = "alipay.open.auth.userauth.cancelled"
+	// NotifyTypeAppAuth is the notify_type of the authorization notify (it
+	// has no msg_method); decode it with [Notification.AppAuthNotify].
+	NotifyTypeAppAuth = "open_app_auth_notify"
+)
+
 // Notification is a verified notification delivered to the app gateway:
 // a message of the Alipay message service (version 1.1, with msg_method),
 // or the authorization notify (notify_type open_app_auth_notify, version
@@ -79,7 +98,7 @@ type AppAPIFieldChanged struct {
 // than UTF-8, or when it is not exactly one JSON object; the raw text stays
 // in [Notification.BizContent].
 func (n *Notification) AppAPIFieldChanged() (*AppAPIFieldChanged, error) {
-	biz, err := n.bizObject(methodAppAPIFieldChanged, "")
+	biz, err := n.bizObject(MsgMethodAppAPIFieldChanged, "")
 	if err != nil {
 		return nil, err
 	}

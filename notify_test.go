@@ -125,7 +125,7 @@ func fieldChangedParams(notifyID string) map[string]string {
 	return map[string]string{
 		"notify_id":     notifyID,
 		"utc_timestamp": "1716182055000",
-		"msg_method":    methodAppAPIFieldChanged,
+		"msg_method":    MsgMethodAppAPIFieldChanged,
 		"app_id":        testAppID,
 		"version":       "1.1",
 		"charset":       "UTF-8",
@@ -300,10 +300,10 @@ func TestVerifyNotificationCases(t *testing.T) {
 func TestVerifyNotificationErrorMethod(t *testing.T) {
 	t.Parallel()
 	c := newNotifyClient(t)
-	_, err := c.VerifyNotification(url.Values{"msg_method": {methodAppAPIFieldChanged}})
+	_, err := c.VerifyNotification(url.Values{"msg_method": {MsgMethodAppAPIFieldChanged}})
 	var ve *VerifyError
 	require.ErrorAs(t, err, &ve)
-	assert.Equal(t, methodAppAPIFieldChanged, ve.Method)
+	assert.Equal(t, MsgMethodAppAPIFieldChanged, ve.Method)
 	assert.Equal(t, StepMissingSign, ve.Step)
 	_, err = c.VerifyNotification(url.Values{"msg_method": {"evil\nlog line"}})
 	require.ErrorAs(t, err, &ve)
@@ -315,7 +315,7 @@ func TestVerifyNotificationErrorMethod(t *testing.T) {
 
 func TestAppAPIFieldChanged(t *testing.T) {
 	t.Parallel()
-	n := &Notification{NotifyID: "n1", MsgMethod: methodAppAPIFieldChanged, Charset: "utf-8",
+	n := &Notification{NotifyID: "n1", MsgMethod: MsgMethodAppAPIFieldChanged, Charset: "utf-8",
 		BizContent: fieldChangedParams("x")["biz_content"]}
 	ev, err := n.AppAPIFieldChanged()
 	require.NoError(t, err)

@@ -102,7 +102,7 @@ func newNotifyHandler(verifier, confirm *Client, routes NotifyRoutes, opts []Not
 func (h *notifyHandler) dispatch(ctx context.Context, n *Notification) error {
 	r, store := &h.routes, h.cfg.merchants
 	switch {
-	case n.MsgMethod == "" && n.NotifyType == notifyTypeAppAuth && (r.AppAuthNotify != nil || store != nil):
+	case n.MsgMethod == "" && n.NotifyType == NotifyTypeAppAuth && (r.AppAuthNotify != nil || store != nil):
 		ev, err := n.AppAuthNotify()
 		if err != nil {
 			return err
@@ -113,7 +113,7 @@ func (h *notifyHandler) dispatch(ctx context.Context, n *Notification) error {
 		if r.AppAuthNotify != nil {
 			return r.AppAuthNotify(ctx, n, ev)
 		}
-	case n.MsgMethod == methodAuthAppAuthCancelled && (r.AuthAppAuthCancelled != nil || store != nil):
+	case n.MsgMethod == MsgMethodAuthAppAuthCancelled && (r.AuthAppAuthCancelled != nil || store != nil):
 		ev, err := n.AuthAppAuthCancelled()
 		if err != nil {
 			return err
@@ -124,13 +124,13 @@ func (h *notifyHandler) dispatch(ctx context.Context, n *Notification) error {
 		if r.AuthAppAuthCancelled != nil {
 			return r.AuthAppAuthCancelled(ctx, n, ev)
 		}
-	case n.MsgMethod == methodAuthUserAuthCancelled && r.AuthUserAuthCancelled != nil:
+	case n.MsgMethod == MsgMethodAuthUserAuthCancelled && r.AuthUserAuthCancelled != nil:
 		ev, err := n.AuthUserAuthCancelled()
 		if err != nil {
 			return err
 		}
 		return r.AuthUserAuthCancelled(ctx, n, ev)
-	case n.MsgMethod == methodAppAPIFieldChanged && r.AppAPIFieldChanged != nil:
+	case n.MsgMethod == MsgMethodAppAPIFieldChanged && r.AppAPIFieldChanged != nil:
 		ev, err := n.AppAPIFieldChanged()
 		if err != nil {
 			return err
@@ -218,7 +218,7 @@ func (h *notifyHandler) cancelAuthorization(ctx context.Context, n *Notification
 		if cur.Version == 0 || cur.State == MerchantCancelled || !cur.AppAuthToken.Equal(token) {
 			return errUnchanged // deleted, marked already, or authorised again since the query
 		}
-		cur.setState(MerchantCancelled, methodAuthAppAuthCancelled, h.c.core.now())
+		cur.setState(MerchantCancelled, MsgMethodAuthAppAuthCancelled, h.c.core.now())
 		return nil
 	})
 	if err != nil {

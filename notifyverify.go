@@ -12,9 +12,6 @@ import (
 	"github.com/isvkit/alipay/internal/aescbc"
 )
 
-// notifyTypeAppAuth is the notify_type of the authorization notify.
-const notifyTypeAppAuth = "open_app_auth_notify"
-
 // VerifyNotification verifies one notification of the app gateway and
 // returns it: a message of the message service (version 1.1, with
 // msg_method) or the authorization notify (notify_type
@@ -94,7 +91,7 @@ func (c *Client) verifyNotification(ctx context.Context, params url.Values, cfg 
 	case !ok:
 		return nil, fail(StepAppIDMismatch)
 	}
-	if flat["msg_method"] == "" && flat["notify_type"] == notifyTypeAppAuth {
+	if flat["msg_method"] == "" && flat["notify_type"] == NotifyTypeAppAuth {
 		return c.verifiedAuthNotify(flat, cfg, fail)
 	}
 	if flat["notify_id"] == "" || flat["msg_method"] == "" || flat["utc_timestamp"] == "" {

@@ -16,8 +16,14 @@ import (
 // larger reading (row U16), which never refuses a file Alipay accepts, and
 // the gateway's FILE_SIZE_OUT_LIMIT decides the rest.
 const (
-	maxFieldApplyFile int64 = 10 << 20 // each picture and the video of field.apply
-	maxAppLogo        int64 = 2 << 20  // app_logo of baseinfo.modify
+	// MaxFieldApplyFileSize bounds each picture and the video of
+	// [Client.AppAPIFieldApply]: 10 MiB.
+	MaxFieldApplyFileSize = 10 << 20
+	// MaxFieldApplyPictures is the number of picture slots of
+	// [Client.AppAPIFieldApply] (picture_1 … picture_5).
+	MaxFieldApplyPictures = 5
+	// MaxAppLogoSize bounds the logo of [Client.MiniBaseInfoModify]: 2 MiB.
+	MaxAppLogoSize = 2 << 20
 )
 
 // fileSource says where a File's bytes come from.

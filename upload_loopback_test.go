@@ -211,8 +211,8 @@ func TestUploadLoopbackKAT(t *testing.T) {
 			// path that AppAPIFieldApply uses, verbatim.
 			res, err := c.upload(context.Background(), methodAppAPIFieldApply,
 				[]param{{"auth_field_apply", kat2.Params.get("auth_field_apply")}},
-				[]uploadFile{{"picture_1", FileFromPath(pngPath), maxFieldApplyFile},
-					{"video", FileFromReader("flow.mp4", bytes.NewReader(upMP4), size), maxFieldApplyFile}})
+				[]uploadFile{{"picture_1", FileFromPath(pngPath), MaxFieldApplyFileSize},
+					{"video", FileFromReader("flow.mp4", bytes.NewReader(upMP4), size), MaxFieldApplyFileSize}})
 			require.NoError(t, err)
 			assert.Equal(t, "loopback-upload", res.traceID)
 			gr := g.last(t)
@@ -317,7 +317,7 @@ func TestUploadLoopbackOversize(t *testing.T) {
 		file          func() File
 	}{
 		{"unknown size past 10 MiB", "file exceeds 10 MiB", func() File {
-			return FileFromReader("big.mp4", &upPattern{left: maxFieldApplyFile + 1}, -1)
+			return FileFromReader("big.mp4", &upPattern{left: MaxFieldApplyFileSize + 1}, -1)
 		}},
 		{"declared size exceeded", "file has more than its size of 1000 bytes", func() File {
 			return FileFromReader("liar.mp4", &upPattern{left: 1 << 20}, 1000)

@@ -105,26 +105,26 @@ func TestUploadFileChecks(t *testing.T) {
 	empty := filepath.Join(dir, "empty.png")
 	require.NoError(t, os.WriteFile(empty, nil, 0o600))
 	big := filepath.Join(dir, "big.png")
-	require.NoError(t, os.WriteFile(big, make([]byte, maxAppLogo+1), 0o600))
+	require.NoError(t, os.WriteFile(big, make([]byte, MaxAppLogoSize+1), 0o600))
 	cases := []struct {
 		name, problem string
 		file          File
 		limit         int64
 	}{
-		{"zero", "no file given", File{}, maxFieldApplyFile},
-		{"nil reader", "nil reader", FileFromReader("a.png", nil, 3), maxFieldApplyFile},
-		{"empty path", "empty path", FileFromPath(""), maxFieldApplyFile},
-		{"empty bytes", "empty file", FileFromBytes("a.png", nil), maxFieldApplyFile},
-		{"empty reader declared", "empty file", FileFromReader("a.png", strings.NewReader(""), 0), maxFieldApplyFile},
-		{"empty reader unknown", "empty file", FileFromReader("a.png", strings.NewReader(""), -1), maxFieldApplyFile},
-		{"empty path file", "empty file", FileFromPath(empty), maxFieldApplyFile},
-		{"directory", "not a regular file", FileFromPath(dir).WithName("d.png"), maxFieldApplyFile},
-		{"declared over", "file exceeds 10 MiB", FileFromReader("a.png", strings.NewReader("x"), maxFieldApplyFile+1), maxFieldApplyFile},
-		{"path over logo", "file exceeds 2 MiB", FileFromPath(big), maxAppLogo},
-		{"bytes over logo", "file exceeds 2 MiB", FileFromBytes("a.png", make([]byte, maxAppLogo+1)), maxAppLogo},
-		{"declared short", "file has fewer than its size of 5 bytes", FileFromReader("a.png", strings.NewReader("abc"), 5), maxFieldApplyFile},
-		{"bad filename", "filename: name contains a control character, '\"' or '\\'", FileFromBytes("a\r\n.png", upPNG), maxFieldApplyFile},
-		{"no filename", "filename: empty name", FileFromBytes("", upPNG), maxFieldApplyFile},
+		{"zero", "no file given", File{}, MaxFieldApplyFileSize},
+		{"nil reader", "nil reader", FileFromReader("a.png", nil, 3), MaxFieldApplyFileSize},
+		{"empty path", "empty path", FileFromPath(""), MaxFieldApplyFileSize},
+		{"empty bytes", "empty file", FileFromBytes("a.png", nil), MaxFieldApplyFileSize},
+		{"empty reader declared", "empty file", FileFromReader("a.png", strings.NewReader(""), 0), MaxFieldApplyFileSize},
+		{"empty reader unknown", "empty file", FileFromReader("a.png", strings.NewReader(""), -1), MaxFieldApplyFileSize},
+		{"empty path file", "empty file", FileFromPath(empty), MaxFieldApplyFileSize},
+		{"directory", "not a regular file", FileFromPath(dir).WithName("d.png"), MaxFieldApplyFileSize},
+		{"declared over", "file exceeds 10 MiB", FileFromReader("a.png", strings.NewReader("x"), MaxFieldApplyFileSize+1), MaxFieldApplyFileSize},
+		{"path over logo", "file exceeds 2 MiB", FileFromPath(big), MaxAppLogoSize},
+		{"bytes over logo", "file exceeds 2 MiB", FileFromBytes("a.png", make([]byte, MaxAppLogoSize+1)), MaxAppLogoSize},
+		{"declared short", "file has fewer than its size of 5 bytes", FileFromReader("a.png", strings.NewReader("abc"), 5), MaxFieldApplyFileSize},
+		{"bad filename", "filename: name contains a control character, '\"' or '\\'", FileFromBytes("a\r\n.png", upPNG), MaxFieldApplyFileSize},
+		{"no filename", "filename: empty name", FileFromBytes("", upPNG), MaxFieldApplyFileSize},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -142,7 +142,7 @@ func TestUploadFileChecks(t *testing.T) {
 	t.Run("missing path", func(t *testing.T) {
 		c, mock := newMockClient(t)
 		_, err := c.upload(context.Background(), methodAppAPIFieldApply, nil,
-			[]uploadFile{{field: "video", file: FileFromPath(filepath.Join(dir, "nope.mp4")), limit: maxFieldApplyFile}})
+			[]uploadFile{{field: "video", file: FileFromPath(filepath.Join(dir, "nope.mp4")), limit: MaxFieldApplyFileSize}})
 		require.ErrorIs(t, err, os.ErrNotExist)
 		assert.Contains(t, err.Error(), "alipay: alipay.open.app.api.field.apply: video: open ")
 		assert.Equal(t, 0, mock.GetTotalCallCount())
@@ -151,7 +151,7 @@ func TestUploadFileChecks(t *testing.T) {
 		c, mock := newMockClient(t)
 		boom := errors.New("disk on fire")
 		_, err := c.upload(context.Background(), methodAppAPIFieldApply, nil,
-			[]uploadFile{{field: "video", file: FileFromReader("v.mp4", errReader{boom}, -1), limit: maxFieldApplyFile}})
+			[]uploadFile{{field: "video", file: FileFromReader("v.mp4", errReader{boom}, -1), limit: MaxFieldApplyFileSize}})
 		require.ErrorIs(t, err, boom)
 		assert.Equal(t, 0, mock.GetTotalCallCount())
 	})
@@ -169,7 +169,7 @@ func TestUploadBrokenReaderDoesNotPanic(t *testing.T) {
 	for _, size := range []int64{-1, 100} {
 		c, mock := newMockClient(t)
 		_, err := c.upload(context.Background(), methodAppAPIFieldApply, nil,
-			[]uploadFile{{field: "video", file: FileFromReader("v.mp4", upLiar{5}, size), limit: maxFieldApplyFile}})
+			[]uploadFile{{field: "video", file: FileFromReader("v.mp4", upLiar{5}, size), limit: MaxFieldApplyFileSize}})
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "video: reading the file: multipart: source returned an invalid byte count")
 		assert.Equal(t, 0, mock.GetTotalCallCount())
@@ -243,7 +243,7 @@ func TestUploadMockWire(t *testing.T) {
 			})
 			res, err := c.upload(context.Background(), methodAppAPIFieldApply,
 				[]param{{"auth_field_apply", `{"api_name":"getPhoneNumber"}`}},
-				[]uploadFile{{"picture_1", tc.files[0], maxFieldApplyFile}, {"video", tc.files[1], maxFieldApplyFile}})
+				[]uploadFile{{"picture_1", tc.files[0], MaxFieldApplyFileSize}, {"video", tc.files[1], MaxFieldApplyFileSize}})
 			require.NoError(t, err)
 			assert.Equal(t, "trace-up", res.traceID)
 			assert.JSONEq(t, upSuccess, string(res.body))
@@ -313,7 +313,7 @@ func TestUploadMockFailures(t *testing.T) {
 					size = -1
 				}
 				res, err := c.upload(ctx, methodAppAPIFieldApply, []param{{"auth_field_apply", "{}"}},
-					[]uploadFile{{"picture_1", FileFromReader("a.png", bytes.NewReader(upPNG), size), maxFieldApplyFile}})
+					[]uploadFile{{"picture_1", FileFromReader("a.png", bytes.NewReader(upPNG), size), MaxFieldApplyFileSize}})
 				require.Error(t, err)
 				assert.Nil(t, res)
 				tc.check(t, err)
@@ -334,7 +334,7 @@ func TestUploadPipeWithoutReader(t *testing.T) {
 	mock.RegisterResponder(http.MethodPost, testGW, httpmock.NewStringResponder(200, s.body(t, methodAppAPIFieldApply, upSuccess)))
 	big := io.LimitReader(upZeros{}, 5<<20) // far more than the pipe holds
 	_, err := c.upload(context.Background(), methodAppAPIFieldApply, []param{{"auth_field_apply", "{}"}},
-		[]uploadFile{{"video", FileFromReader("v.mp4", big, -1), maxFieldApplyFile}})
+		[]uploadFile{{"video", FileFromReader("v.mp4", big, -1), MaxFieldApplyFileSize}})
 	require.NoError(t, err)
 }
 
@@ -373,7 +373,7 @@ func TestUploadLoopbackCancel(t *testing.T) {
 				size = -1
 			}
 			res, err := c.upload(ctx, methodAppAPIFieldApply, []param{{"auth_field_apply", "{}"}},
-				[]uploadFile{{"video", FileFromReader("v.mp4", src, size), maxFieldApplyFile}})
+				[]uploadFile{{"video", FileFromReader("v.mp4", src, size), MaxFieldApplyFileSize}})
 			assert.Nil(t, res)
 			require.ErrorIs(t, err, context.Canceled)
 			assert.NotContains(t, err.Error(), "sign=")
