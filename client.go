@@ -331,9 +331,15 @@ func (c *Client) sign(method string, bizContent []byte, text []param) (*signed, 
 	return &signed{url: u.String(), body: body}, nil
 }
 
-// upload runs one call with files through the pipeline. Uploads are
+// upload runs one call with files through the pipeline, after checking
+// each file once (the pipeline then opens and measures them). Uploads are
 // writes (field.apply, baseinfo.modify): never retried.
 func (c *Client) upload(ctx context.Context, method string, text []param, files []uploadFile) (*verifiedBody, error) {
+	for _, f := range files {
+		if err := f.check(method); err != nil {
+			return nil, err
+		}
+	}
 	if files == nil {
 		files = []uploadFile{}
 	}

@@ -313,9 +313,9 @@ func (c *Client) AppAPIFieldApply(ctx context.Context, req *AppAPIFieldApplyRequ
 	return decodeVerified[AppAPIFieldApplyResponse](methodAppAPIFieldApply, res)
 }
 
-// validate checks what can be checked without I/O and lists the file parts;
-// the files themselves are checked when the upload opens them, still before
-// anything is sent.
+// validate checks the application and the number of files, and lists the
+// file parts; the upload checks the files themselves, still before anything
+// is sent.
 func (r *AppAPIFieldApplyRequest) validate() ([]uploadFile, error) {
 	a := &r.AuthFieldApply
 	if err := requireFields(methodAppAPIFieldApply, "auth_field_apply.",
@@ -337,11 +337,6 @@ func (r *AppAPIFieldApplyRequest) validate() ([]uploadFile, error) {
 	}
 	if r.Video != nil {
 		files = append(files, uploadFile{field: "video", file: *r.Video, limit: MaxFieldApplyFileSize})
-	}
-	for _, f := range files {
-		if err := f.check(methodAppAPIFieldApply); err != nil {
-			return nil, err
-		}
 	}
 	return files, nil
 }

@@ -149,17 +149,17 @@ func TestUploadLimitConstants(t *testing.T) {
 	for i := range pics {
 		pics[i] = pic
 	}
-	video := FileFromReader("v.mp4", upZeros{}, MaxFieldApplyFileSize)
-	req := &AppAPIFieldApplyRequest{AuthFieldApply: faValid(), Pictures: pics, Video: &video}
-	_, err := req.validate()
-	assert.NoError(t, err, "5 pictures and a video of exactly 10 MiB")
+	req := &AppAPIFieldApplyRequest{AuthFieldApply: faValid(), Pictures: pics}
+	files, err := req.validate()
+	assert.NoError(t, err, "5 pictures")
+	assert.Len(t, files, MaxFieldApplyPictures)
 	req.Pictures = append(req.Pictures, pic)
 	_, err = req.validate()
 	assert.ErrorIs(t, err, ErrInvalidRequest, "6 pictures")
-	req.Pictures = pics
-	video = FileFromReader("v.mp4", upZeros{}, MaxFieldApplyFileSize+1)
-	_, err = req.validate()
-	assert.ErrorIs(t, err, ErrInvalidRequest, "a byte over 10 MiB")
+	video := uploadFile{field: "video", file: FileFromReader("v.mp4", upZeros{}, MaxFieldApplyFileSize), limit: MaxFieldApplyFileSize}
+	assert.NoError(t, video.check(methodAppAPIFieldApply), "a video of exactly 10 MiB")
+	video.file = FileFromReader("v.mp4", upZeros{}, MaxFieldApplyFileSize+1)
+	assert.ErrorIs(t, video.check(methodAppAPIFieldApply), ErrInvalidRequest, "a byte over 10 MiB")
 	logo := uploadFile{field: "app_logo", file: FileFromReader("logo.png", upZeros{}, MaxAppLogoSize), limit: MaxAppLogoSize}
 	assert.NoError(t, logo.check(methodMiniBaseInfoModify))
 	logo.file = FileFromReader("logo.png", upZeros{}, MaxAppLogoSize+1)

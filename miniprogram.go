@@ -231,9 +231,6 @@ func (c *Client) MiniBaseInfoModify(ctx context.Context, req *MiniBaseInfoModify
 		return callTyped[MiniBaseInfoModifyResponse](ctx, c, methodMiniBaseInfoModify, nil, text)
 	}
 	logo := uploadFile{field: "app_logo", file: *req.AppLogo, limit: MaxAppLogoSize}
-	if err := logo.check(methodMiniBaseInfoModify); err != nil {
-		return nil, err
-	}
 	res, err := c.upload(ctx, methodMiniBaseInfoModify, text, []uploadFile{logo})
 	if err != nil {
 		return nil, err

@@ -205,7 +205,7 @@ func TestRawUploaderIsValid(t *testing.T) {
 // (HeapInuse after runtime.GC) every 8 MiB while the body streams: the peak
 // stays within 4 MiB of the heap before the call, and the bytes allocated
 // during the whole call stay bounded too. Both body shapes are covered:
-// exact length (MultiReader) and unknown length (pipe, chunked).
+// exact length and unknown length (chunked).
 func TestUploadStreamsWithoutBuffering(t *testing.T) {
 	if testing.Short() {
 		t.Skip("64 MiB over loopback")

@@ -264,7 +264,7 @@ func TestUploadMockFailures(t *testing.T) {
 		name   string
 		resp   httpmock.Responder
 		ctx    func() context.Context
-		unsure bool // the pipe path may see the cancellation first
+		unsure bool // the cancellation may be seen first
 		check  func(*testing.T, error)
 	}{
 		{"api error", httpmock.NewStringResponder(200, s.body(t, methodAppAPIFieldApply, apiErr)), nil, false, func(t *testing.T, err error) {
@@ -298,7 +298,7 @@ func TestUploadMockFailures(t *testing.T) {
 	}
 	for _, tc := range cases {
 		for _, unknown := range []bool{false, true} {
-			name := tc.name + map[bool]string{false: "/multireader", true: "/pipe"}[unknown]
+			name := tc.name + map[bool]string{false: "/exact", true: "/chunked"}[unknown]
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
 				c, mock := newMockClient(t)
@@ -325,14 +325,15 @@ func TestUploadMockFailures(t *testing.T) {
 	}
 }
 
-// TestUploadPipeWithoutReader: httpmock never reads or closes the body; the
-// writer goroutine must still end (no deadlock), with no leak of the reader.
-func TestUploadPipeWithoutReader(t *testing.T) {
+// TestUploadBodyNeverRead: httpmock never reads or closes the body of an
+// unknown length; the call must still end (no deadlock), and the source is
+// not read after it.
+func TestUploadBodyNeverRead(t *testing.T) {
 	t.Parallel()
 	c, mock := newMockClient(t)
 	s := newUpSigner(t)
 	mock.RegisterResponder(http.MethodPost, testGW, httpmock.NewStringResponder(200, s.body(t, methodAppAPIFieldApply, upSuccess)))
-	big := io.LimitReader(upZeros{}, 5<<20) // far more than the pipe holds
+	big := io.LimitReader(upZeros{}, 5<<20) // far more than any buffer holds
 	_, err := c.upload(context.Background(), methodAppAPIFieldApply, []param{{"auth_field_apply", "{}"}},
 		[]uploadFile{{"video", FileFromReader("v.mp4", big, -1), MaxFieldApplyFileSize}})
 	require.NoError(t, err)

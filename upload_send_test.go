@@ -1,0 +1,86 @@
+package alipay
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/jarcoal/httpmock"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestUploadBodyOfMeasuredFile: a path is opened once; the body, and the
+// body net/http's GetBody rebuilds, are the bytes of the file that was
+// measured and sniffed, even when the path names another file by then.
+func TestUploadBodyOfMeasuredFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "login.png")
+	require.NoError(t, os.WriteFile(path, upPNG, 0o600))
+	other := bytes.Repeat([]byte{0x99}, len(upPNG)) // same size, other bytes
+	s := newUpSigner(t)
+	c, mock := newMockClient(t)
+	mock.RegisterResponder(http.MethodPost, testGW, func(r *http.Request) (*http.Response, error) {
+		swap := filepath.Join(dir, "swap.png")
+		require.NoError(t, os.WriteFile(swap, other, 0o600))
+		require.NoError(t, os.Rename(swap, path)) // the path now names another file
+		require.NotNil(t, r.GetBody)
+		again, err := r.GetBody()
+		require.NoError(t, err)
+		rebuilt, err := io.ReadAll(again)
+		require.NoError(t, err)
+		sent, err := io.ReadAll(r.Body)
+		require.NoError(t, err)
+		assert.Equal(t, sent, rebuilt)
+		assert.True(t, bytes.Contains(sent, upPNG), "the measured file's bytes")
+		assert.False(t, bytes.Contains(sent, other))
+		assert.Equal(t, r.ContentLength, int64(len(sent)))
+		return httpmock.NewStringResponse(http.StatusOK, s.body(t, methodAppAPIFieldApply, upSuccess)), nil
+	})
+	_, err := c.upload(context.Background(), methodAppAPIFieldApply, []param{{"auth_field_apply", "{}"}},
+		[]uploadFile{{"picture_1", FileFromPath(path), MaxFieldApplyFileSize}})
+	require.NoError(t, err)
+}
+
+// TestUploadBodyShapes: one function renders every body: exact length and
+// GetBody when every source can be read again, exact length without GetBody
+// for a sized reader, chunked (-1) for a reader of unknown size; every body
+// has the same framing.
+func TestUploadBodyShapes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		file    File
+		known   bool
+		getBody bool
+	}{
+		{"bytes", FileFromBytes("a.png", upPNG), true, true},
+		{"sized reader", FileFromReader("a.png", bytes.NewReader(upPNG), int64(len(upPNG))), true, false},
+		{"unknown reader", FileFromReader("a.png", bytes.NewReader(upPNG), -1), false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			up, err := (&Client{}).openUpload(context.Background(), methodAppAPIFieldApply,
+				[]uploadFile{{"picture_1", tc.file, MaxFieldApplyFileSize}})
+			require.NoError(t, err)
+			defer up.close()
+			b, err := up.body([]param{{"auth_field_apply", "{}"}})
+			require.NoError(t, err)
+			raw, err := io.ReadAll(b.body)
+			require.NoError(t, err)
+			assert.Equal(t, tc.getBody, b.getBody != nil)
+			if tc.known {
+				assert.Equal(t, int64(len(raw)), b.length)
+			} else {
+				assert.Equal(t, int64(-1), b.length)
+			}
+			assert.True(t, bytes.Contains(raw, upPNG))
+			assert.Contains(t, b.contentType, "multipart/form-data; boundary=")
+		})
+	}
+}
