@@ -314,9 +314,10 @@ func TestRotationDownloadResponseChecks(t *testing.T) {
 	node := downloadNode(rotated)
 	rotatedKey, testKey := "keys/alipay_rotated_private_pkcs8.pem", "keys/alipay_test_private_pkcs8.pem"
 	cases := []struct {
-		name, body, detail string
-		step               VerifyStep
-		status             int
+		name, body string
+		step       VerifyStep
+		detail     string
+		status     int
 	}{
 		{"signed by configured cert", signedBody(t, testKey, methodAlipayCertDownload, node, snAlipay), "", "", 200},
 		{"unsigned", `{"alipay_open_app_alipaycert_download_response":` + node + `}`, "cert_not_trusted", "unsigned", 200},

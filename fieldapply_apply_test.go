@@ -92,7 +92,7 @@ func TestAppAPIFieldApplyValidation(t *testing.T) {
 func TestAppAPIFieldApplyMock(t *testing.T) {
 	t.Parallel()
 	c, mock := newMockClient(t)
-	s := newUpSigner(t)
+	s := newGatewaySigner(t)
 	mock.RegisterResponder(http.MethodPost, testGW, func(r *http.Request) (*http.Response, error) {
 		order, parts := upReadParts(t, r)
 		assert.Equal(t, []string{"app_auth_token", "auth_field_apply", "picture_1", "picture_2", "picture_3",
@@ -103,7 +103,7 @@ func TestAppAPIFieldApplyMock(t *testing.T) {
 		assert.Equal(t, "image/jpeg", parts["picture_5"].contentType)
 		assert.Equal(t, "p5.jpg", parts["picture_5"].filename)
 		assert.Equal(t, upMP4, parts["video"].data)
-		return httpmock.NewStringResponse(200, s.body(t, methodAppAPIFieldApply, upSuccess)), nil
+		return httpmock.NewStringResponse(200, s.body(methodAppAPIFieldApply, upSuccess)), nil
 	})
 	pics := []File{
 		FileFromBytes("p1.png", upPNG), FileFromBytes("p2.png", upPNG), FileFromBytes("p3.png", upPNG),
@@ -120,10 +120,10 @@ func TestAppAPIFieldApplyMock(t *testing.T) {
 // TestAppAPIFieldApplyAlreadySubmitted exposes the idempotency sub_codes.
 func TestAppAPIFieldApplyAlreadySubmitted(t *testing.T) {
 	t.Parallel()
-	s := newUpSigner(t)
+	s := newGatewaySigner(t)
 	for _, sub := range []string{SubCodeAuthAPIFieldIsAuditing, SubCodeAuthAPIApplyIsPass} {
 		c, mock := newMockClient(t)
-		mock.RegisterResponder(http.MethodPost, testGW, httpmock.NewStringResponder(200, s.body(t, methodAppAPIFieldApply,
+		mock.RegisterResponder(http.MethodPost, testGW, httpmock.NewStringResponder(200, s.body(methodAppAPIFieldApply,
 			`{"code":"40004","msg":"Business Failed","sub_code":"`+sub+`","sub_msg":"已提交"}`)))
 		video := FileFromBytes("flow.mp4", upMP4)
 		res, err := c.WithAppAuthToken(testToken).AppAPIFieldApply(context.Background(),

@@ -1,13 +1,21 @@
 package alipay
 
 import (
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -69,6 +77,99 @@ func newMockClient(t testing.TB, opts ...Option) (*Client, *httpmock.MockTranspo
 	c, err := NewClient(testAppID, append(all, opts...)...)
 	require.NoError(t, err)
 	return c, mock
+}
+
+// gatewaySigner signs response nodes as Alipay does, with the test Alipay
+// key, using crypto/rsa directly rather than the client's code.
+type gatewaySigner struct{ key *rsa.PrivateKey }
+
+func newGatewaySigner(t testing.TB) *gatewaySigner {
+	t.Helper()
+	block, _ := pem.Decode(readTestdata(t, "keys/alipay_test_private_pkcs8.pem"))
+	require.NotNil(t, block)
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	require.NoError(t, err)
+	return &gatewaySigner{key: k.(*rsa.PrivateKey)}
+}
+
+// sign returns the Base64 SHA256withRSA signature of the exact node bytes.
+func (g *gatewaySigner) sign(node string) string {
+	digest := sha256.Sum256([]byte(node))
+	sig, err := rsa.SignPKCS1v15(nil, g.key, crypto.SHA256, digest[:])
+	if err != nil {
+		panic(err) // a fixed, valid test key cannot fail
+	}
+	return base64.StdEncoding.EncodeToString(sig)
+}
+
+// body returns {"<method>_response":node,"sign":"…"}, signed over node.
+func (g *gatewaySigner) body(method, node string) string {
+	return `{"` + nodeKey(method) + `":` + node + `,"sign":"` + g.sign(node) + `"}`
+}
+
+// nodeKey is the response node name, computed independently of jsonnode.
+func nodeKey(method string) string { return strings.ReplaceAll(method, ".", "_") + "_response" }
+
+// testNotifySigner is the Alipay-side test key that signs generated
+// notifications (its public key is in baseOptions): the gateway signer's.
+func testNotifySigner(t testing.TB) *rsa.PrivateKey { return newGatewaySigner(t).key }
+
+// signNotification signs params as Alipay does (V1 content: every param but
+// sign and sign_type, sorted, k=v joined by '&', empties kept; SHA256withRSA)
+// and returns them with sign and sign_type=RSA2 added. It is written apart
+// from v1Content on purpose; the KATs pin both.
+func signNotification(t testing.TB, key *rsa.PrivateKey, params map[string]string) url.Values {
+	t.Helper()
+	digest := sha256.Sum256([]byte(joinV1(params)))
+	sig, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, digest[:])
+	require.NoError(t, err)
+	v := url.Values{}
+	for k, val := range params {
+		v.Set(k, val)
+	}
+	v.Set("sign_type", "RSA2")
+	v.Set("sign", base64.StdEncoding.EncodeToString(sig))
+	return v
+}
+
+// joinV1 is the test's own V1 content: every param but sign and sign_type,
+// sorted by key, k=v joined by '&', empty values kept.
+func joinV1(params map[string]string) string {
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		if k != "sign" && k != "sign_type" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + params[k]
+	}
+	return strings.Join(parts, "&")
+}
+
+// fieldChangedParams returns the unsigned params of a field.changed message
+// sent at fixedTime to testAppID.
+func fieldChangedParams(notifyID string) map[string]string {
+	return map[string]string{
+		"notify_id":     notifyID,
+		"utc_timestamp": "1716182055000",
+		"msg_method":    MsgMethodAppAPIFieldChanged,
+		"app_id":        testAppID,
+		"version":       "1.1",
+		"charset":       "UTF-8",
+		"biz_content":   `{"user_app_id":"2021004000000002","api_name":"getPhoneNumber","field_name":"mobile","status":"reject","reason":"演示视频未展示授权流程","package_code":"20180927110154092444","extra":1}`,
+	}
+}
+
+// newNotifyClient returns a test client (testAppID, the test Alipay key,
+// fixedClock).
+func newNotifyClient(t testing.TB, opts ...Option) *Client {
+	t.Helper()
+	c, err := NewClient(testAppID, append(baseOptions(t), opts...)...)
+	require.NoError(t, err)
+	return c
 }
 
 // sourcePackage is the root package's non-test source, parsed.

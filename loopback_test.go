@@ -232,37 +232,6 @@ func TestLoopbackRootClientSendsNoToken(t *testing.T) {
 	assert.NotContains(t, lg.reqs[0].Content, "app_auth_token")
 }
 
-// gatewaySigner signs response nodes as Alipay does, with the test Alipay
-// key, using crypto/rsa directly rather than the client's code.
-type gatewaySigner struct{ key *rsa.PrivateKey }
-
-func newGatewaySigner(t testing.TB) *gatewaySigner {
-	t.Helper()
-	block, _ := pem.Decode(readTestdata(t, "keys/alipay_test_private_pkcs8.pem"))
-	require.NotNil(t, block)
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	require.NoError(t, err)
-	return &gatewaySigner{key: k.(*rsa.PrivateKey)}
-}
-
-// sign returns the Base64 SHA256withRSA signature of the exact node bytes.
-func (g *gatewaySigner) sign(node string) string {
-	digest := sha256.Sum256([]byte(node))
-	sig, err := rsa.SignPKCS1v15(nil, g.key, crypto.SHA256, digest[:])
-	if err != nil {
-		panic(err) // a fixed, valid test key cannot fail
-	}
-	return base64.StdEncoding.EncodeToString(sig)
-}
-
-// body returns {"<method>_response":node,"sign":"…"}, signed over node.
-func (g *gatewaySigner) body(method, node string) string {
-	return `{"` + nodeKey(method) + `":` + node + `,"sign":"` + g.sign(node) + `"}`
-}
-
-// nodeKey is the response node name, computed independently of jsonnode.
-func nodeKey(method string) string { return strings.ReplaceAll(method, ".", "_") + "_response" }
-
 // mockGateway records what an httpmock responder saw, checked as the
 // gateway would (checkGatewayRequest), and answers a fixed response.
 type mockGateway struct {

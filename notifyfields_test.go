@@ -266,3 +266,15 @@ func TestNotifyAmbiguityBeforeTimestamp(t *testing.T) {
 		assert.Equal(t, VerifyStep(step), ve.Step)
 	}
 }
+
+// TestParseUTCTimestamp: exactly 13 ASCII digits of Unix milliseconds.
+func TestParseUTCTimestamp(t *testing.T) {
+	t.Parallel()
+	ts, ok := parseUTCTimestamp("1716182055123")
+	require.True(t, ok)
+	assert.Equal(t, int64(1716182055123), ts.UnixMilli())
+	for _, s := range []string{"", "171618205512", "17161820551234", "171618205512a", "+716182055123", " 716182055123", "１716182055123"} {
+		_, ok := parseUTCTimestamp(s)
+		assert.False(t, ok, s)
+	}
+}

@@ -134,10 +134,10 @@ func newUpGateway(t *testing.T) *upGateway {
 	k, err := x509.ParsePKIXPublicKey(block.Bytes)
 	require.NoError(t, err)
 	appPub := k.(*rsa.PublicKey)
-	s := newUpSigner(t)
+	s := newGatewaySigner(t)
 	bodies := map[string]string{
-		methodAppAPIFieldApply:   s.body(t, methodAppAPIFieldApply, upSuccess),
-		methodMiniBaseInfoModify: s.body(t, methodMiniBaseInfoModify, mmNode),
+		methodAppAPIFieldApply:   s.body(methodAppAPIFieldApply, upSuccess),
+		methodMiniBaseInfoModify: s.body(methodMiniBaseInfoModify, mmNode),
 	}
 	g := &upGateway{}
 	g.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -23,7 +23,7 @@ func TestUploadBodyOfMeasuredFile(t *testing.T) {
 	path := filepath.Join(dir, "login.png")
 	require.NoError(t, os.WriteFile(path, upPNG, 0o600))
 	other := bytes.Repeat([]byte{0x99}, len(upPNG)) // same size, other bytes
-	s := newUpSigner(t)
+	s := newGatewaySigner(t)
 	c, mock := newMockClient(t)
 	mock.RegisterResponder(http.MethodPost, testGW, func(r *http.Request) (*http.Response, error) {
 		swap := filepath.Join(dir, "swap.png")
@@ -40,7 +40,7 @@ func TestUploadBodyOfMeasuredFile(t *testing.T) {
 		assert.True(t, bytes.Contains(sent, upPNG), "the measured file's bytes")
 		assert.False(t, bytes.Contains(sent, other))
 		assert.Equal(t, r.ContentLength, int64(len(sent)))
-		return httpmock.NewStringResponse(http.StatusOK, s.body(t, methodAppAPIFieldApply, upSuccess)), nil
+		return httpmock.NewStringResponse(http.StatusOK, s.body(methodAppAPIFieldApply, upSuccess)), nil
 	})
 	_, err := c.upload(context.Background(), methodAppAPIFieldApply, []param{{"auth_field_apply", "{}"}},
 		[]uploadFile{{"picture_1", FileFromPath(path), MaxFieldApplyFileSize}})

@@ -3,13 +3,6 @@ package alipay
 import (
 	"bytes"
 	"context"
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -33,29 +26,6 @@ var (
 	upJPG = append([]byte{0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 'J', 'F', 'I', 'F'}, bytes.Repeat([]byte{0x17}, 2000)...)
 	upMP4 = append([]byte("\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"), bytes.Repeat([]byte{0x33}, 5000)...)
 )
-
-// upSigner signs response nodes with the test Alipay private key, using
-// crypto/rsa directly (none of the client's code).
-type upSigner struct{ key *rsa.PrivateKey }
-
-func newUpSigner(t testing.TB) upSigner {
-	t.Helper()
-	block, _ := pem.Decode(readTestdata(t, "keys/alipay_test_private_pkcs8.pem"))
-	require.NotNil(t, block)
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	require.NoError(t, err)
-	return upSigner{k.(*rsa.PrivateKey)}
-}
-
-// body returns the gateway's answer for method: node, signed over its bytes.
-func (s upSigner) body(t testing.TB, method, node string) string {
-	t.Helper()
-	digest := sha256.Sum256([]byte(node))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, s.key, crypto.SHA256, digest[:])
-	require.NoError(t, err)
-	name := strings.ReplaceAll(method, ".", "_") + "_response"
-	return `{"` + name + `":` + node + `,"sign":"` + base64.StdEncoding.EncodeToString(sig) + `"}`
-}
 
 const upSuccess = `{"code":"10000","msg":"Success"}`
 
@@ -188,7 +158,7 @@ func TestUploadMockWire(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "login.jpg")
 	require.NoError(t, os.WriteFile(path, upJPG, 0o600))
-	s := newUpSigner(t)
+	s := newGatewaySigner(t)
 	for _, tc := range []struct {
 		name    string
 		files   []File
@@ -237,7 +207,7 @@ func TestUploadMockWire(t *testing.T) {
 				assert.Equal(t, upPart{"", "text/plain;charset=utf-8", []byte(testToken)}, parts["app_auth_token"])
 				assert.Equal(t, upPart{"login.jpg", "image/jpeg", upJPG}, parts["picture_1"])
 				assert.Equal(t, upPart{"flow.mp4", "video/mp4", upMP4}, parts["video"])
-				resp := httpmock.NewStringResponse(http.StatusOK, s.body(t, methodAppAPIFieldApply, upSuccess))
+				resp := httpmock.NewStringResponse(http.StatusOK, s.body(methodAppAPIFieldApply, upSuccess))
 				resp.Header.Set("trace_id", "trace-up")
 				return resp, nil
 			})
@@ -257,9 +227,9 @@ func TestUploadMockWire(t *testing.T) {
 // the token or the signature, and a result never comes with an error.
 func TestUploadMockFailures(t *testing.T) {
 	t.Parallel()
-	s := newUpSigner(t)
+	s := newGatewaySigner(t)
 	apiErr := `{"code":"40004","msg":"Business Failed","sub_code":"AUTH_API_FIELD_IS_AUDITING","sub_msg":"该字段正在审核中"}`
-	tampered := strings.Replace(s.body(t, methodAppAPIFieldApply, upSuccess), `"Success"`, `"Succes5"`, 1)
+	tampered := strings.Replace(s.body(methodAppAPIFieldApply, upSuccess), `"Success"`, `"Succes5"`, 1)
 	cases := []struct {
 		name   string
 		resp   httpmock.Responder
@@ -267,7 +237,7 @@ func TestUploadMockFailures(t *testing.T) {
 		unsure bool // the cancellation may be seen first
 		check  func(*testing.T, error)
 	}{
-		{"api error", httpmock.NewStringResponder(200, s.body(t, methodAppAPIFieldApply, apiErr)), nil, false, func(t *testing.T, err error) {
+		{"api error", httpmock.NewStringResponder(200, s.body(methodAppAPIFieldApply, apiErr)), nil, false, func(t *testing.T, err error) {
 			var ae *APIError
 			require.ErrorAs(t, err, &ae)
 			assert.Equal(t, SubCodeAuthAPIFieldIsAuditing, ae.SubCode)
@@ -288,7 +258,7 @@ func TestUploadMockFailures(t *testing.T) {
 			assert.Contains(t, err.Error(), "connection reset")
 			assert.Contains(t, err.Error(), "alipay: alipay.open.app.api.field.apply: ")
 		}},
-		{"cancelled", httpmock.NewStringResponder(200, s.body(t, methodAppAPIFieldApply, upSuccess)), func() context.Context {
+		{"cancelled", httpmock.NewStringResponder(200, s.body(methodAppAPIFieldApply, upSuccess)), func() context.Context {
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
 			return ctx
@@ -331,8 +301,8 @@ func TestUploadMockFailures(t *testing.T) {
 func TestUploadBodyNeverRead(t *testing.T) {
 	t.Parallel()
 	c, mock := newMockClient(t)
-	s := newUpSigner(t)
-	mock.RegisterResponder(http.MethodPost, testGW, httpmock.NewStringResponder(200, s.body(t, methodAppAPIFieldApply, upSuccess)))
+	s := newGatewaySigner(t)
+	mock.RegisterResponder(http.MethodPost, testGW, httpmock.NewStringResponder(200, s.body(methodAppAPIFieldApply, upSuccess)))
 	big := io.LimitReader(upZeros{}, 5<<20) // far more than any buffer holds
 	_, err := c.upload(context.Background(), methodAppAPIFieldApply, []param{{"auth_field_apply", "{}"}},
 		[]uploadFile{{"video", FileFromReader("v.mp4", big, -1), MaxFieldApplyFileSize}})

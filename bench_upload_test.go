@@ -56,7 +56,7 @@ func newBenchUploadEnv(b *testing.B) *benchUploadEnv {
 	b.Helper()
 	data := make([]byte, 10<<20)
 	copy(data, upPNG)
-	answer := newUpSigner(b).body(b, methodAppAPIFieldApply, upSuccess)
+	answer := newGatewaySigner(b).body(methodAppAPIFieldApply, upSuccess)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		_, _ = io.WriteString(w, answer)
@@ -210,8 +210,8 @@ func TestUploadStreamsWithoutBuffering(t *testing.T) {
 	if testing.Short() {
 		t.Skip("64 MiB over loopback")
 	}
-	s := newUpSigner(t)
-	answer := s.body(t, methodAppAPIFieldApply, upSuccess)
+	s := newGatewaySigner(t)
+	answer := s.body(methodAppAPIFieldApply, upSuccess)
 	var received atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, _ := io.Copy(io.Discard, r.Body)
