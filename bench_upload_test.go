@@ -191,13 +191,13 @@ func (r *rawUploader) upload(data []byte, sizes []int) error {
 // loopback gateway accepts its request and its signature.
 func TestRawUploaderIsValid(t *testing.T) {
 	t.Parallel()
-	g := newUpGateway(t)
+	g := newLoopbackGateway(t, nil)
 	raw := newRawUploader(t, g.URL+"/gateway.do", g.Client())
 	data := append([]byte{}, upPNG...)
 	require.NoError(t, raw.upload(data, []int{100, len(data)}))
 	gr := g.last(t)
 	require.Len(t, gr.Files, 2)
-	require.Equal(t, raw.apply, gr.Text["auth_field_apply"])
+	require.Equal(t, raw.apply, gr.Form.Get("auth_field_apply"))
 }
 
 // TestUploadStreamsWithoutBuffering sends a generated 64 MiB file, never held

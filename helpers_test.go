@@ -79,6 +79,16 @@ func newMockClient(t testing.TB, opts ...Option) (*Client, *httpmock.MockTranspo
 	return c, mock
 }
 
+// parsePublicPEM reads a PEM SubjectPublicKeyInfo RSA key with x509 alone.
+func parsePublicPEM(t testing.TB, name string) *rsa.PublicKey {
+	t.Helper()
+	block, _ := pem.Decode(readTestdata(t, name))
+	require.NotNil(t, block)
+	k, err := x509.ParsePKIXPublicKey(block.Bytes)
+	require.NoError(t, err)
+	return k.(*rsa.PublicKey)
+}
+
 // gatewaySigner signs response nodes as Alipay does, with the test Alipay
 // key, using crypto/rsa directly rather than the client's code.
 type gatewaySigner struct{ key *rsa.PrivateKey }

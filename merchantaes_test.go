@@ -25,7 +25,7 @@ type aesRig struct {
 func newAESRig(t *testing.T) *aesRig {
 	t.Helper()
 	rig := &aesRig{store: &flakyStore{MerchantStore: NewMemoryMerchantStore()}, setKey: otherAESKey, calls: map[string]int{}}
-	gw := newFUGateway(t, func(r *fuRequest) (string, bool) {
+	gw := newLoopbackGateway(t, func(r *gatewayRequest) (string, bool) {
 		rig.mu.Lock()
 		defer rig.mu.Unlock()
 		rig.calls[r.Method]++

@@ -45,7 +45,7 @@ func newRouteRig(t *testing.T, routes NotifyRoutes, opts ...NotifyOption) *route
 	t.Helper()
 	rig := &routeRig{store: &flakyStore{MerchantStore: NewMemoryMerchantStore()},
 		node: `{"code":"10000","msg":"Success","status":"invalid"}`}
-	gw := newFUGateway(t, func(r *fuRequest) (string, bool) {
+	gw := newLoopbackGateway(t, func(r *gatewayRequest) (string, bool) {
 		rig.queries.Add(1)
 		rig.mu.Lock()
 		defer rig.mu.Unlock()
