@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"go/ast"
+	"go/parser"
 	"go/token"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -284,5 +286,76 @@ func TestFileLayout(t *testing.T) {
 		if rs != nil && len(rs.List) == 1 && isIdent(rs.List[0].Type, "NotifyOption") {
 			assert.Equal(t, "notifyoptions.go", filepath.Base(p.fset.Position(d.Pos()).Filename), "%s returns a NotifyOption", d.Name.Name)
 		}
+	}
+}
+
+// crossCuttingTests are the test files not named after one source file:
+// the shared helpers, the in-package fake gateway, the rules of the source
+// (names, docs), and the files whose subject is the whole package —
+// benchmarks, the secrets tests and the runnable Examples.
+var crossCuttingTests = []string{"helpers_test.go", "loopback_test.go", "naming_test.go", "docs_test.go",
+	"bench*_test.go", "secrets*_test.go", "example*_test.go"}
+
+// TestTestFileNames keeps the test layout navigable: every other test file
+// of the package is named after the source file it tests — <src>_test.go,
+// or <src>_<word>_test.go for a kind (kat, fuzz) or a topic of <src> —
+// mentions something that source declares, and holds a test.
+func TestTestFileNames(t *testing.T) {
+	t.Parallel()
+	p := parseSource(t)
+	tests, err := filepath.Glob("*_test.go")
+	require.NoError(t, err)
+	fset := token.NewFileSet()
+	for _, name := range tests {
+		if slices.ContainsFunc(crossCuttingTests, func(pattern string) bool { ok, _ := filepath.Match(pattern, name); return ok }) {
+			continue
+		}
+		base := strings.TrimSuffix(name, "_test.go")
+		src := base + ".go"
+		if p.files[src] == nil {
+			if i := strings.LastIndexByte(base, '_'); i > 0 {
+				src = base[:i] + ".go"
+			}
+		}
+		f := p.files[src]
+		if !assert.NotNil(t, f, "%s: name a test file after the source file it tests (<src>_test.go, <src>_<word>_test.go) or add it to crossCuttingTests", name) {
+			continue
+		}
+		declared := map[string]bool{}
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				declared[d.Name.Name] = true
+			case *ast.GenDecl:
+				for _, spec := range d.Specs {
+					switch s := spec.(type) {
+					case *ast.TypeSpec:
+						declared[s.Name.Name] = true
+					case *ast.ValueSpec:
+						for _, n := range s.Names {
+							declared[n.Name] = true
+						}
+					}
+				}
+			}
+		}
+		tf, err := parser.ParseFile(fset, name, nil, 0)
+		require.NoError(t, err)
+		mentions, hasTest := false, false
+		ast.Inspect(tf, func(n ast.Node) bool {
+			if id, ok := n.(*ast.Ident); ok && declared[id.Name] {
+				mentions = true
+			}
+			return true
+		})
+		for _, d := range tf.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil {
+				for _, prefix := range []string{"Test", "Fuzz", "Benchmark", "Example"} {
+					hasTest = hasTest || strings.HasPrefix(fd.Name.Name, prefix)
+				}
+			}
+		}
+		assert.True(t, mentions, "%s: uses nothing %s declares: name it after the source it tests", name, src)
+		assert.True(t, hasTest, "%s holds no test: move its helpers to helpers_test.go or to the test that uses them", name)
 	}
 }

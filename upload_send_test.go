@@ -3,10 +3,14 @@ package alipay
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync/atomic"
 	"testing"
 
 	"github.com/jarcoal/httpmock"
@@ -81,6 +85,65 @@ func TestUploadBodyShapes(t *testing.T) {
 			}
 			assert.True(t, bytes.Contains(raw, upPNG))
 			assert.Contains(t, b.contentType, "multipart/form-data; boundary=")
+		})
+	}
+}
+
+// TestUploadStreamsWithoutBuffering sends a generated 64 MiB file, never held
+// in memory, to a loopback server that discards it, and samples the heap
+// (HeapInuse after runtime.GC) every 8 MiB while the body streams: the peak
+// stays within 4 MiB of the heap before the call, and the bytes allocated
+// during the whole call stay bounded too. Both body shapes are covered:
+// exact length and unknown length (chunked).
+func TestUploadStreamsWithoutBuffering(t *testing.T) {
+	if testing.Short() {
+		t.Skip("64 MiB over loopback")
+	}
+	s := newGatewaySigner(t)
+	answer := s.body(methodAppAPIFieldApply, upSuccess)
+	var received atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		received.Store(n)
+		_, _ = io.WriteString(w, answer)
+	}))
+	defer srv.Close()
+	c, err := NewClient(testAppID, append(baseOptions(t), WithGatewayURL(srv.URL), WithHTTPClient(srv.Client()))...)
+	require.NoError(t, err)
+	const size = 64 << 20
+	for _, known := range []bool{true, false} {
+		t.Run(fmt.Sprintf("known_size=%v", known), func(t *testing.T) {
+			var peak uint64
+			var samples int
+			var ms runtime.MemStats
+			next := int64(8 << 20)
+			src := &upPattern{left: size, hook: func(done int64) {
+				if done >= next {
+					next += 8 << 20
+					runtime.GC()
+					runtime.ReadMemStats(&ms)
+					peak = max(peak, ms.HeapInuse)
+					samples++
+				}
+			}}
+			declared := int64(size)
+			if !known {
+				declared = -1
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+			base, allocBase := ms.HeapInuse, ms.TotalAlloc
+			_, err := c.upload(context.Background(), methodAppAPIFieldApply, []param{{"auth_field_apply", "{}"}},
+				[]uploadFile{{"video", FileFromReader("big.mp4", src, declared), 128 << 20}})
+			require.NoError(t, err)
+			runtime.ReadMemStats(&ms)
+			allocated := ms.TotalAlloc - allocBase
+			require.GreaterOrEqual(t, samples, 7, "the heap was sampled while the body streamed")
+			assert.Greater(t, received.Load(), int64(size))
+			growth := int64(peak) - int64(base)
+			t.Logf("peak heap growth %.2f MiB, allocated %.2f MiB for %d MiB", float64(growth)/(1<<20), float64(allocated)/(1<<20), size>>20)
+			assert.Less(t, growth, int64(4<<20), "peak heap growth")
+			assert.Less(t, allocated, uint64(2<<20), "bytes allocated during the call")
 		})
 	}
 }
