@@ -125,3 +125,25 @@ func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
+
+// TestContributingLayout: CONTRIBUTING.md's layout names every source file
+// of the package (by name or by a glob in backquotes), so a new file
+// arrives with its line there.
+func TestContributingLayout(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("CONTRIBUTING.md")
+	require.NoError(t, err)
+	var globs []string
+	for _, m := range regexp.MustCompile("`([\\w*]+\\.go)`").FindAllStringSubmatch(string(b), -1) {
+		globs = append(globs, m[1])
+	}
+	for name := range parseSource(t).files {
+		found := false
+		for _, g := range globs {
+			if ok, _ := filepath.Match(g, name); ok {
+				found = true
+			}
+		}
+		assert.True(t, found, "CONTRIBUTING.md's layout does not say what %s holds", name)
+	}
+}
