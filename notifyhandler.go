@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strconv"
-	"time"
 	"unicode/utf8"
 )
 
@@ -21,9 +20,6 @@ const (
 	ackSuccess = "success"
 	ackFail    = "fail"
 )
-
-// storeCallTimeout bounds each call to the dedupe store.
-const storeCallTimeout = 10 * time.Second
 
 // NotifyHandler returns the http.Handler of the app gateway (应用网关): it
 // receives Alipay's notifications, verifies each one with
