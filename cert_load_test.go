@@ -328,13 +328,3 @@ func rotationClient(t *testing.T, ch *chain, clock func() time.Time, extra ...Op
 	require.NoError(t, err)
 	return c, mock
 }
-
-// publicKeyUnchecked parses a public key without the size check.
-func publicKeyUnchecked(t *testing.T, name string) *rsa.PublicKey {
-	t.Helper()
-	block, _ := pem.Decode(readTestdata(t, name))
-	require.NotNil(t, block)
-	k, err := x509.ParsePKIXPublicKey(block.Bytes)
-	require.NoError(t, err)
-	return k.(*rsa.PublicKey)
-}

@@ -128,7 +128,7 @@ func TestRotationGeneratedChain(t *testing.T) {
 	good, goodSN := ch.leaf(rotatedPub, ch.notBefore, ch.notAfter)
 	untrusted, untrustedSN := foreign.leaf(rotatedPub, ch.notBefore, ch.notAfter)
 	expired, expiredSN := ch.leaf(rotatedPub, ch.notBefore, certTestTime.Add(-time.Hour))
-	short, shortSN := ch.leaf(publicKeyUnchecked(t, "keys/bad_rsa1024_public.pem"), ch.notBefore, ch.notAfter)
+	short, shortSN := ch.leaf(parsePublicPEM(t, "keys/bad_rsa1024_public.pem"), ch.notBefore, ch.notAfter)
 	other, _ := ch.leaf(rotatedPub, ch.notBefore, ch.notAfter)
 	cases := []struct {
 		name, sn string

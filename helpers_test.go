@@ -79,7 +79,8 @@ func newMockClient(t testing.TB, opts ...Option) (*Client, *httpmock.MockTranspo
 	return c, mock
 }
 
-// parsePublicPEM reads a PEM SubjectPublicKeyInfo RSA key with x509 alone.
+// parsePublicPEM reads a PEM SubjectPublicKeyInfo RSA key with x509 alone
+// (no size check: test keys of 1024 bits load too).
 func parsePublicPEM(t testing.TB, name string) *rsa.PublicKey {
 	t.Helper()
 	block, _ := pem.Decode(readTestdata(t, name))
