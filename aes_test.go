@@ -159,7 +159,7 @@ func TestAESSignedGarbage(t *testing.T) {
 		_, err := c.readResponse(context.Background(), "alipay.open.app.api.query", http.StatusOK, nil, []byte(body))
 		var ve *VerifyError
 		require.ErrorAs(t, err, &ve, node)
-		assert.Equal(t, "decrypt", ve.Step)
+		assert.Equal(t, StepDecrypt, ve.Step)
 		assert.NotContains(t, err.Error(), key)
 	}
 }

@@ -137,7 +137,7 @@ func (c *Client) AuthAppAESSet(ctx context.Context, req *AuthAppAESSetRequest) (
 		return nil, scrubKeyError(err)
 	}
 	if res.AESKey.IsZero() { // the key changed, but we do not know it
-		return nil, &ResponseError{Method: methodAuthAppAESSet, StatusCode: http.StatusOK, Reason: "missing_aes_key", TraceID: res.TraceID}
+		return nil, &ResponseError{Method: methodAuthAppAESSet, StatusCode: http.StatusOK, Reason: ReasonMissingAESKey, TraceID: res.TraceID}
 	}
 	res.Raw = nil
 	return res, nil
@@ -186,9 +186,8 @@ func scrubKeyError(err error) error {
 // aesKeyCall checks what both AES key calls need and returns the
 // biz_content of req.
 func (c *Client) aesKeyCall(method, merchantAppID string, req any) ([]byte, error) {
-	if c.merchant {
-		return nil, &ValidationError{Method: method, Field: "app_auth_token",
-			Problem: "the ISV calls this method for itself: use the client of NewClient, not one of WithAppAuthToken"}
+	if err := c.selfInvoked(method); err != nil {
+		return nil, err
 	}
 	if !c.core.hasAES() {
 		return nil, &ValidationError{Method: method, Field: "encrypt_type",

@@ -21,7 +21,7 @@ import (
 // never prints and Raw is empty.
 func TestAuthAppAESWire(t *testing.T) {
 	t.Parallel()
-	g := newFUGateway(t, func(r *fuRequest) (string, bool) {
+	g := newLoopbackGateway(t, func(r *gatewayRequest) (string, bool) {
 		return `{"code":"10000","msg":"Success","aes_key":"` + phoneAESKey + `"}`, true
 	})
 	c := g.client(t, WithAESKey(isvAESKey))
@@ -68,7 +68,7 @@ func TestAuthAppAESGetNoKey(t *testing.T) {
 		`{"code":"10000","msg":"Success","aes_key":""}`, `{"code":"10000","msg":"Success","aes_key":null}`,
 		`{"code":"10000","msg":"Success"}`,
 	} {
-		g := newFUGateway(t, func(*fuRequest) (string, bool) { return node, true })
+		g := newLoopbackGateway(t, func(*gatewayRequest) (string, bool) { return node, true })
 		res, err := g.client(t, WithAESKey(isvAESKey)).AuthAppAESGet(context.Background(), &AuthAppAESGetRequest{MerchantAppID: katMerchantApp})
 		require.NoError(t, err, node)
 		assert.False(t, res.HasKey(), node)
@@ -76,7 +76,7 @@ func TestAuthAppAESGetNoKey(t *testing.T) {
 		_, err = g.client(t, WithAESKey(isvAESKey)).AuthAppAESSet(context.Background(), &AuthAppAESSetRequest{MerchantAppID: katMerchantApp})
 		var re *ResponseError
 		require.ErrorAs(t, err, &re, node)
-		assert.Equal(t, "missing_aes_key", re.Reason, "set without a key: read it with get")
+		assert.Equal(t, ReasonMissingAESKey, re.Reason, "set without a key: read it with get")
 	}
 }
 
@@ -86,7 +86,7 @@ func TestAuthAppAESGetNoKey(t *testing.T) {
 func TestAuthAppAESFailures(t *testing.T) {
 	t.Parallel()
 	failure := `{"code":"40004","msg":"Business Failed","sub_code":"ACCESS_DENIED","sub_msg":"无权限"}`
-	g := newFUGateway(t, func(*fuRequest) (string, bool) { return failure, false })
+	g := newLoopbackGateway(t, func(*gatewayRequest) (string, bool) { return failure, false })
 	_, err := g.client(t, WithAESKey(isvAESKey)).AuthAppAESGet(context.Background(), &AuthAppAESGetRequest{MerchantAppID: katMerchantApp})
 	var ae *APIError
 	require.ErrorAs(t, err, &ae)
@@ -105,7 +105,7 @@ func TestAuthAppAESFailures(t *testing.T) {
 		if bad == "12" {
 			node = `{"code":"10000","msg":"Success","aes_key":12}`
 		}
-		g := newFUGateway(t, func(*fuRequest) (string, bool) { return node, true })
+		g := newLoopbackGateway(t, func(*gatewayRequest) (string, bool) { return node, true })
 		_, err := g.client(t, WithAESKey(isvAESKey)).AuthAppAESGet(context.Background(), &AuthAppAESGetRequest{MerchantAppID: katMerchantApp})
 		assert.ErrorIs(t, err, ErrBadResponse, bad)
 		assert.NotContains(t, err.Error(), bad)
@@ -138,7 +138,7 @@ func TestAuthAppAESSetKAT6(t *testing.T) {
 // before anything is sent.
 func TestAuthAppAESRefusedBeforeSending(t *testing.T) {
 	t.Parallel()
-	g := newFUGateway(t, func(*fuRequest) (string, bool) { return `{}`, true })
+	g := newLoopbackGateway(t, func(*gatewayRequest) (string, bool) { return `{}`, true })
 	isv := g.client(t, WithAESKey(isvAESKey))
 	plain := g.client(t)
 	ctx := context.Background()

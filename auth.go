@@ -156,11 +156,11 @@ func (c *Client) AuthTokenApp(ctx context.Context, req *AuthTokenAppRequest) (*A
 	}
 	for _, t := range out.Tokens {
 		if t.AppAuthToken.IsZero() {
-			return nil, &ResponseError{Method: m, StatusCode: http.StatusOK, Reason: "missing_token"}
+			return nil, &ResponseError{Method: m, StatusCode: http.StatusOK, Reason: ReasonMissingToken}
 		}
 	}
 	if len(out.Tokens) == 0 {
-		return nil, &ResponseError{Method: m, StatusCode: http.StatusOK, Reason: "missing_token"}
+		return nil, &ResponseError{Method: m, StatusCode: http.StatusOK, Reason: ReasonMissingToken}
 	}
 	out.TraceID, out.Raw = node.TraceID, redactTokens(node.Raw)
 	return out, nil

@@ -56,7 +56,7 @@ func TestAuthTokenAppKAT(t *testing.T) {
 			if tc.Reason != "" {
 				var re *ResponseError
 				require.True(t, errors.As(err, &re), "%v", err)
-				assert.Equal(t, tc.Reason, re.Reason)
+				assert.Equal(t, ResponseReason(tc.Reason), re.Reason)
 				assert.Nil(t, res)
 				return
 			}

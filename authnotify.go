@@ -6,12 +6,6 @@ import (
 	"fmt"
 )
 
-// Message-service messages of the authorization events.
-const (
-	methodAuthAppAuthCancelled  = "alipay.open.auth.appauth.cancelled"
-	methodAuthUserAuthCancelled = "alipay.open.auth.userauth.cancelled"
-)
-
 // AppAuthNotify is the authorization notify (notify_type
 // open_app_auth_notify): a merchant authorised the ISV's app, by a link, a
 // QR code, a service-market order or a plugin order, and Alipay sends the
@@ -95,7 +89,7 @@ type appAuthNotifyBiz struct {
 // the auth_app_id of the form and of detail differ. No error quotes a
 // token.
 func (n *Notification) AppAuthNotify() (*AppAuthNotify, error) {
-	biz, err := n.bizObject("", notifyTypeAppAuth)
+	biz, err := n.bizObject("", NotifyTypeAppAuth)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +153,7 @@ type AuthAppAuthCancelled struct {
 // encrypted without the key, in a charset other than UTF-8 or not one JSON
 // object, and when auth_app_id is absent or not a string.
 func (n *Notification) AuthAppAuthCancelled() (*AuthAppAuthCancelled, error) {
-	biz, err := n.bizObject(methodAuthAppAuthCancelled, "")
+	biz, err := n.bizObject(MsgMethodAuthAppAuthCancelled, "")
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +192,7 @@ type AuthUserAuthCancelled struct {
 // encrypted without the key, in a charset other than UTF-8 or not one JSON
 // object, and when neither user_id nor open_id is set.
 func (n *Notification) AuthUserAuthCancelled() (*AuthUserAuthCancelled, error) {
-	biz, err := n.bizObject(methodAuthUserAuthCancelled, "")
+	biz, err := n.bizObject(MsgMethodAuthUserAuthCancelled, "")
 	if err != nil {
 		return nil, err
 	}

@@ -116,7 +116,7 @@ func TestAppAuthNotifyRefusals(t *testing.T) {
 		_, err := c.VerifyNotification(signNotification(t, key, p))
 		var ve *VerifyError
 		require.ErrorAs(t, err, &ve, step)
-		assert.Equal(t, step, ve.Step)
+		assert.Equal(t, VerifyStep(step), ve.Step)
 		assert.Equal(t, "open_app_auth_notify", ve.Method)
 		assert.Contains(t, ve.Content, `"app_auth_token":"[redacted]"`, step)
 		assertNoAuthSecrets(t, err.Error()+ve.Content, step)
@@ -131,7 +131,7 @@ func TestAppAuthNotifyRefusals(t *testing.T) {
 	_, err = c.VerifyNotification(signNotification(t, key, p))
 	var ve *VerifyError
 	require.ErrorAs(t, err, &ve)
-	assert.Equal(t, "missing_field", ve.Step)
+	assert.Equal(t, StepMissingField, ve.Step)
 }
 
 // TestAppAuthNotifyDecoding: a non-empty error member is surfaced, a
@@ -147,12 +147,12 @@ func TestAppAuthNotifyDecoding(t *testing.T) {
 	}
 	assert.False(t, (&AppAuthNotify{}).HasError(), "absent")
 
-	n := &Notification{NotifyID: "1", NotifyType: notifyTypeAppAuth, AuthAppID: "2021004000000099",
+	n := &Notification{NotifyID: "1", NotifyType: NotifyTypeAppAuth, AuthAppID: "2021004000000099",
 		BizContent: `{"detail":{"auth_app_id":"` + katMerchantApp + `"}}`}
 	_, err := n.AppAuthNotify()
 	assert.ErrorContains(t, err, "differs")
 
-	n = &Notification{NotifyID: "1", NotifyType: notifyTypeAppAuth,
+	n = &Notification{NotifyID: "1", NotifyType: NotifyTypeAppAuth,
 		BizContent: `{"notify_context":{"trigger_context":"{\"out_biz_no\":\"X1\"}"},"detail":{"app_auth_token":"t"},"error":{"appstore_online_pay":"FAIL"}}`}
 	ev, err := n.AppAuthNotify()
 	require.NoError(t, err)
@@ -169,7 +169,7 @@ func TestAppAuthNotifyDecoding(t *testing.T) {
 // unknown members and refuse what lacks their ids.
 func TestAuthCancelledDecoders(t *testing.T) {
 	t.Parallel()
-	n := &Notification{NotifyID: "1", MsgMethod: methodAuthAppAuthCancelled, BizContent: `{"auth_app_id":"` + katMerchantApp + `","extra":1}`}
+	n := &Notification{NotifyID: "1", MsgMethod: MsgMethodAuthAppAuthCancelled, BizContent: `{"auth_app_id":"` + katMerchantApp + `","extra":1}`}
 	ev, err := n.AuthAppAuthCancelled()
 	require.NoError(t, err)
 	assert.Equal(t, katMerchantApp, ev.AuthAppID)
@@ -180,7 +180,7 @@ func TestAuthCancelledDecoders(t *testing.T) {
 	_, err = n.AuthUserAuthCancelled()
 	assert.ErrorContains(t, err, "msg_method")
 
-	u := &Notification{NotifyID: "2", MsgMethod: methodAuthUserAuthCancelled,
+	u := &Notification{NotifyID: "2", MsgMethod: MsgMethodAuthUserAuthCancelled,
 		BizContent: `{"cancel_time":1716182055000,"user_id":"2088000000000003","app_id":"` + katMerchantApp + `"}`}
 	uev, err := u.AuthUserAuthCancelled()
 	require.NoError(t, err)

@@ -170,7 +170,7 @@ func (h *redirectHandler) serve(r *http.Request) (*AuthRedirect, *RedirectError)
 	}
 	// Not cancelled with the request: a code sent to Alipay is spent, and
 	// its tokens must be stored even if the browser went away.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), h.c.core.callBound()+2*storeTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), h.c.core.callBound()+2*storeCallTimeout)
 	defer cancel()
 	keep := st.Expires.Sub(h.states.now()) + time.Minute // how long the state must stay used
 	claim, token, err := h.cfg.used.Claim(ctx, "authstate:"+st.ID, keep)

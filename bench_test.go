@@ -195,7 +195,7 @@ func BenchmarkVerify(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := decodeOutcome[AppAPIQueryResponse](methodAppAPIQuery, res); err != nil {
+		if _, err := decodeVerified[AppAPIQueryResponse](methodAppAPIQuery, res); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -313,7 +313,7 @@ func BenchmarkCallDirect(b *testing.B) {
 		if err != nil {
 			return err
 		}
-		_, err = decodeOutcome[AppAPIQueryResponse](methodAppAPIQuery, res)
+		_, err = decodeVerified[AppAPIQueryResponse](methodAppAPIQuery, res)
 		return err
 	}
 	if err := call(); err != nil {

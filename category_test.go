@@ -24,7 +24,7 @@ const categoryNode = `{"code":"10000","msg":"Success",
 // in plain biz_content; both lists decode with every boolean form.
 func TestMiniCategoryQueryWire(t *testing.T) {
 	t.Parallel()
-	g := newFUGateway(t, func(*fuRequest) (string, bool) { return categoryNode, false })
+	g := newLoopbackGateway(t, func(*gatewayRequest) (string, bool) { return categoryNode, false })
 	m := g.client(t).WithAppAuthToken(testToken)
 	ctx := context.Background()
 	res, err := m.MiniCategoryQuery(ctx, &MiniCategoryQueryRequest{IsFilter: true})
@@ -111,7 +111,7 @@ func TestMiniCategoryRequireQuery(t *testing.T) {
 	node := `{"code":"10000","msg":"Success","category_require_info_list":[{"category_code":"XS1013_XS2071",
 	 "category_name":"文娱_示例二级类目","category_requirements":"需要营业执照","business_licence_required":true,
 	 "door_photo_required":"false","special_licence_required":0}]}`
-	g := newFUGateway(t, func(*fuRequest) (string, bool) { return node, false })
+	g := newLoopbackGateway(t, func(*gatewayRequest) (string, bool) { return node, false })
 	m := g.client(t).WithAppAuthToken(testToken)
 	ctx := context.Background()
 	for name, codes := range map[string][]string{

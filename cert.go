@@ -72,8 +72,8 @@ type failedDownload struct {
 // certFailure is why no trusted key was found for an SN. It becomes a
 // *VerifyError for each caller, with the caller's method.
 type certFailure struct {
-	step  string // unknown_cert_sn, cert_not_trusted or cert_expired
-	cause string // detail for the error text; never key material
+	step  VerifyStep // StepUnknownCertSN, StepCertNotTrusted or StepCertExpired
+	cause string     // detail for the error text; never key material
 }
 
 // errorFor returns the failure as the error of a call to method.
@@ -144,7 +144,7 @@ func (m *certMode) refuse(sn string, now time.Time) *certFailure {
 			}
 		}
 		if len(m.failed)+len(m.inflight) >= maxCertDownloads {
-			return &certFailure{step: "unknown_cert_sn", cause: "too many failed or pending certificate downloads; not downloading"}
+			return &certFailure{step: StepUnknownCertSN, cause: "too many failed or pending certificate downloads; not downloading"}
 		}
 	}
 	return nil
@@ -158,14 +158,14 @@ func (m *certMode) refuse(sn string, now time.Time) *certFailure {
 func (m *certMode) verifyLeaf(certs []*certsn.Cert, sn string, now time.Time) (*rsa.PublicKey, *certFailure) {
 	leaf, err := certsn.VerifyLeaf(certs, sn, m.alipayCert, m.roots, now)
 	if errors.Is(err, certsn.ErrExpired) {
-		return nil, &certFailure{step: "cert_expired", cause: "downloaded " + err.Error()}
+		return nil, &certFailure{step: StepCertExpired, cause: "downloaded " + err.Error()}
 	}
 	if err != nil {
-		return nil, &certFailure{step: "cert_not_trusted", cause: "downloaded " + err.Error()}
+		return nil, &certFailure{step: StepCertNotTrusted, cause: "downloaded " + err.Error()}
 	}
 	key, err := checkPublicKey("downloaded certificate", leaf.PublicKey)
 	if err != nil {
-		return nil, &certFailure{step: "cert_not_trusted", cause: err.Error()}
+		return nil, &certFailure{step: StepCertNotTrusted, cause: err.Error()}
 	}
 	return key, nil
 }
@@ -176,12 +176,12 @@ func (m *certMode) verifyLeaf(certs []*certsn.Cert, sn string, now time.Time) (*
 func (c *Client) certKey(ctx context.Context, method, sn string) (*rsa.PublicKey, error) {
 	m := c.core.certs
 	if sn == "" {
-		return nil, &VerifyError{Method: method, Step: "missing_cert_sn"}
+		return nil, &VerifyError{Method: method, Step: StepMissingCertSN}
 	}
 	if key := m.lookup(sn); key != nil {
 		return key, nil
 	}
-	unknown := &certFailure{step: "unknown_cert_sn"}
+	unknown := &certFailure{step: StepUnknownCertSN}
 	switch {
 	case !m.rotation:
 		unknown.cause = "not the configured Alipay certificate " + m.alipaySN +
@@ -271,21 +271,21 @@ func (c *Client) fetchCert(ctx context.Context, sn string) (*rsa.PublicKey, *cer
 		SN string `json:"alipay_cert_sn"`
 	}{sn})
 	if err != nil {
-		return nil, &certFailure{step: "unknown_cert_sn", cause: "certificate download: " + err.Error()}
+		return nil, &certFailure{step: StepUnknownCertSN, cause: "certificate download: " + err.Error()}
 	}
 	var (
 		key  *rsa.PublicKey
 		fail *certFailure
 	)
-	read := func(_ context.Context, status int, h http.Header, body []byte) (*outcome, error) {
+	read := func(_ context.Context, status int, h http.Header, body []byte) (*verifiedBody, error) {
 		trace := h.Get("trace_id")
 		if key, fail = isv.readCertDownload(sn, status, body, trace); fail != nil {
 			return nil, fail.errorFor(method, sn)
 		}
-		return &outcome{traceID: trace}, nil
+		return &verifiedBody{traceID: trace}, nil
 	}
 	if _, err := isv.do(ctx, &request{method: method, biz: biz, read: read}); err != nil && fail == nil {
-		return nil, &certFailure{step: "unknown_cert_sn", cause: "certificate download failed: " + err.Error()}
+		return nil, &certFailure{step: StepUnknownCertSN, cause: "certificate download failed: " + err.Error()}
 	}
 	return key, fail
 }
@@ -294,7 +294,7 @@ func (c *Client) fetchCert(ctx context.Context, sn string) (*rsa.PublicKey, *cer
 // for sn (see fetchCert for the policy) and returns the accepted key.
 func (c *Client) readCertDownload(sn string, status int, body []byte, trace string) (*rsa.PublicKey, *certFailure) {
 	unknown := func(cause string) *certFailure {
-		return &certFailure{step: "unknown_cert_sn", cause: "certificate download: " + cause}
+		return &certFailure{step: StepUnknownCertSN, cause: "certificate download: " + cause}
 	}
 	if status != http.StatusOK {
 		return nil, unknown(fmt.Sprintf("HTTP %d", status))
@@ -332,22 +332,22 @@ func (c *Client) readCertDownload(sn string, status int, body []byte, trace stri
 	signer := key
 	if env.CertSN != "" && env.CertSN != sn {
 		if signer = m.lookup(env.CertSN); signer == nil {
-			return nil, &certFailure{step: "cert_not_trusted", cause: "certificate download response is signed under another unknown certificate " + env.CertSN}
+			return nil, &certFailure{step: StepCertNotTrusted, cause: "certificate download response is signed under another unknown certificate " + env.CertSN}
 		}
 	}
 	sig, ok := decodeSign(env.Sign)
 	if !env.SignOK || !ok {
-		return nil, &certFailure{step: "cert_not_trusted", cause: "certificate download response is unsigned or its sign is malformed"}
+		return nil, &certFailure{step: StepCertNotTrusted, cause: "certificate download response is unsigned or its sign is malformed"}
 	}
 	content, ok := verifyNode(signer, env.Value, sig)
 	if !ok {
-		return nil, &certFailure{step: "cert_not_trusted", cause: "certificate download response: bad signature"}
+		return nil, &certFailure{step: StepCertNotTrusted, cause: "certificate download response: bad signature"}
 	}
 	var verified struct {
 		Content string `json:"alipay_cert_content"`
 	}
 	if json.Unmarshal(content, &verified) != nil || verified.Content != node.Content {
-		return nil, &certFailure{step: "cert_not_trusted", cause: "certificate download response: the signed content differs"}
+		return nil, &certFailure{step: StepCertNotTrusted, cause: "certificate download response: the signed content differs"}
 	}
 	return key, nil
 }

@@ -106,7 +106,7 @@ func TestResponseVerifyKATRotation(t *testing.T) {
 }
 
 // verifyStep reads a body and returns the VerifyError step ("" on success).
-func verifyStep(t *testing.T, c *Client, body string) (string, error) {
+func verifyStep(t *testing.T, c *Client, body string) (VerifyStep, error) {
 	t.Helper()
 	_, err := c.readResponse(context.Background(), methodQuery, http.StatusOK, nil, []byte(body))
 	if err == nil {
@@ -128,17 +128,18 @@ func TestRotationGeneratedChain(t *testing.T) {
 	good, goodSN := ch.leaf(rotatedPub, ch.notBefore, ch.notAfter)
 	untrusted, untrustedSN := foreign.leaf(rotatedPub, ch.notBefore, ch.notAfter)
 	expired, expiredSN := ch.leaf(rotatedPub, ch.notBefore, certTestTime.Add(-time.Hour))
-	short, shortSN := ch.leaf(publicKeyUnchecked(t, "keys/bad_rsa1024_public.pem"), ch.notBefore, ch.notAfter)
+	short, shortSN := ch.leaf(parsePublicPEM(t, "keys/bad_rsa1024_public.pem"), ch.notBefore, ch.notAfter)
 	other, _ := ch.leaf(rotatedPub, ch.notBefore, ch.notAfter)
 	cases := []struct {
-		name, sn, step string
-		serve          []byte
+		name, sn string
+		step     VerifyStep
+		serve    []byte
 	}{
 		{name: "chains", serve: good, sn: goodSN, step: ""},
-		{name: "foreign root", serve: untrusted, sn: untrustedSN, step: "cert_not_trusted"},
-		{name: "expired", serve: expired, sn: expiredSN, step: "cert_expired"},
-		{name: "1024-bit key", serve: short, sn: shortSN, step: "cert_not_trusted"},
-		{name: "other certificate", serve: other, sn: goodSN, step: "cert_not_trusted"},
+		{name: "foreign root", serve: untrusted, sn: untrustedSN, step: StepCertNotTrusted},
+		{name: "expired", serve: expired, sn: expiredSN, step: StepCertExpired},
+		{name: "1024-bit key", serve: short, sn: shortSN, step: StepCertNotTrusted},
+		{name: "other certificate", serve: other, sn: goodSN, step: StepCertNotTrusted},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -258,10 +259,10 @@ func TestRotationFailureMemory(t *testing.T) {
 		return signedBody(t, "keys/alipay_rotated_private_pkcs8.pem", methodQuery, queryNode, sn)
 	}
 	step, err := verifyStep(t, c, body(snRotated))
-	assert.Equal(t, "unknown_cert_sn", step)
+	assert.Equal(t, StepUnknownCertSN, step)
 	assert.Contains(t, err.Error(), "CERT_NOT_EXIST")
 	step, err = verifyStep(t, c, body(snRotated))
-	assert.Equal(t, "unknown_cert_sn", step)
+	assert.Equal(t, StepUnknownCertSN, step)
 	assert.Contains(t, err.Error(), "remembered")
 	assert.EqualValues(t, 1, downloads.Load())
 
@@ -274,7 +275,7 @@ func TestRotationFailureMemory(t *testing.T) {
 	}
 	assert.EqualValues(t, 2+maxCertDownloads-1, downloads.Load(), "capped")
 	step, err = verifyStep(t, c, body("not-an-sn"))
-	assert.Equal(t, "unknown_cert_sn", step)
+	assert.Equal(t, StepUnknownCertSN, step)
 	assert.Contains(t, err.Error(), "not downloaded")
 	assert.EqualValues(t, 2+maxCertDownloads-1, downloads.Load())
 }
@@ -313,8 +314,10 @@ func TestRotationDownloadResponseChecks(t *testing.T) {
 	node := downloadNode(rotated)
 	rotatedKey, testKey := "keys/alipay_rotated_private_pkcs8.pem", "keys/alipay_test_private_pkcs8.pem"
 	cases := []struct {
-		name, body, step, detail string
-		status                   int
+		name, body string
+		step       VerifyStep
+		detail     string
+		status     int
 	}{
 		{"signed by configured cert", signedBody(t, testKey, methodAlipayCertDownload, node, snAlipay), "", "", 200},
 		{"unsigned", `{"alipay_open_app_alipaycert_download_response":` + node + `}`, "cert_not_trusted", "unsigned", 200},
@@ -339,7 +342,7 @@ func TestRotationDownloadResponseChecks(t *testing.T) {
 	t.Run("transport error", func(t *testing.T) {
 		c, _ := newCertMockClient(t, WithCertRotation(true)) // no responder: every request fails
 		step, err := verifyStep(t, c, signedBody(t, rotatedKey, methodQuery, queryNode, snRotated))
-		assert.Equal(t, "unknown_cert_sn", step)
+		assert.Equal(t, StepUnknownCertSN, step)
 		assert.Contains(t, err.Error(), "certificate download failed")
 		assert.NotContains(t, err.Error(), "sign=", "the URL query is scrubbed")
 	})

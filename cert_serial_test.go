@@ -65,7 +65,7 @@ func TestHugeSerialDownloadRefusedFast(t *testing.T) {
 	start := time.Now()
 	step, err := verifyStep(t, c, signedBody(t, "keys/alipay_rotated_private_pkcs8.pem", methodQuery, queryNode, snRotated))
 	elapsed := time.Since(start)
-	assert.Equal(t, "unknown_cert_sn", step)
+	assert.Equal(t, StepUnknownCertSN, step)
 	assert.Contains(t, err.Error(), "serialNumber has 4194304 octets")
 	assert.Less(t, elapsed, 3*time.Second)
 	assert.EqualValues(t, 1, downloads.Load())

@@ -124,12 +124,12 @@ func TestRotationForeignCertificateAttack(t *testing.T) {
 				assert.Len(t, c.core.notifyKeys(), 2)
 				return
 			}
-			assert.Equal(t, "cert_not_trusted", step, "%v", err)
+			assert.Equal(t, StepCertNotTrusted, step, "%v", err)
 			assert.ErrorContains(t, err, tc.detail)
 			assert.ErrorContains(t, err, sn)
 			assert.Len(t, c.core.notifyKeys(), 1, "never accepted")
 			step, err = verifyStep(t, c, forged)
-			assert.Equal(t, "cert_not_trusted", step, "%v", err)
+			assert.Equal(t, StepCertNotTrusted, step, "%v", err)
 			assert.EqualValues(t, 1, downloads.Load(), "the failure is remembered, not the certificate")
 			assert.Empty(t, c.core.certs.rotated)
 		})

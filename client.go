@@ -97,7 +97,7 @@ type coreSecrets struct {
 
 // NewClient returns a client for the app appID (the ISV's own app id).
 // The app private key and the Alipay public key are required: a client that
-// cannot verify responses is never built (protocol.md §5.5).
+// cannot verify responses is never built (docs/protocol.md#keys).
 func NewClient(appID string, opts ...Option) (*Client, error) {
 	if err := checkAppID(appID); err != nil {
 		return nil, err
@@ -151,6 +151,15 @@ func NewClient(appID string, opts ...Option) (*Client, error) {
 		aesKeys:     cfg.aesKeySource,
 	}}, nil
 }
+
+// discardHandler is a slog.Handler that drops everything (slog.DiscardHandler
+// needs Go 1.24).
+type discardHandler struct{}
+
+func (discardHandler) Enabled(context.Context, slog.Level) bool  { return false }
+func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
+func (h discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
+func (h discardHandler) WithGroup(string) slog.Handler           { return h }
 
 // refuseRedirect is the CheckRedirect of every client: a redirect is never
 // followed, so the token, the biz_content and uploaded files never reach a
@@ -255,8 +264,9 @@ type signed struct {
 	body []param // app_auth_token, biz_content, flat text params; none empty
 }
 
-// sign builds and signs one request (protocol.md §1–§2). Protocol params go
-// to the URL query, business params to the body; empty params are neither
+// sign builds and signs one request (docs/protocol.md#signing). Protocol
+// params go to the URL query, business params to the body
+// (docs/protocol.md#placement); empty params are neither
 // signed nor sent, and a key given twice is refused. Its scratch space (the
 // params to sort, the string to sign, the signature) lives on the stack for
 // ordinary requests; what it returns is allocated once.
@@ -321,9 +331,15 @@ func (c *Client) sign(method string, bizContent []byte, text []param) (*signed, 
 	return &signed{url: u.String(), body: body}, nil
 }
 
-// upload runs one call with files through the pipeline. Uploads are
+// upload runs one call with files through the pipeline, after checking
+// each file once (the pipeline then opens and measures them). Uploads are
 // writes (field.apply, baseinfo.modify): never retried.
-func (c *Client) upload(ctx context.Context, method string, text []param, files []uploadFile) (*outcome, error) {
+func (c *Client) upload(ctx context.Context, method string, text []param, files []uploadFile) (*verifiedBody, error) {
+	for _, f := range files {
+		if err := f.check(method); err != nil {
+			return nil, err
+		}
+	}
 	if files == nil {
 		files = []uploadFile{}
 	}

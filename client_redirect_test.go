@@ -42,7 +42,7 @@ func requireRedirectRefused(t *testing.T, err error, status int, stolen *atomic.
 	var re *ResponseError
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, status, re.StatusCode)
-	assert.Equal(t, "redirect", re.Reason)
+	assert.Equal(t, ReasonRedirect, re.Reason)
 	assert.Contains(t, err.Error(), "HTTP "+strconv.Itoa(status))
 	assert.NotContains(t, err.Error(), testToken)
 	assert.Zero(t, stolen.Load(), "nothing may reach another host")
@@ -83,7 +83,7 @@ func TestAttackRedirectStealsToken(t *testing.T) {
 				_, err := c.readResponse(context.Background(), methodQuery, http.StatusOK, http.Header{}, []byte(body))
 				var ve *VerifyError
 				require.ErrorAs(t, err, &ve)
-				assert.Equal(t, "unknown_cert_sn", ve.Step)
+				assert.Equal(t, StepUnknownCertSN, ve.Step)
 				assert.Contains(t, err.Error(), "HTTP "+strconv.Itoa(status))
 				assert.Zero(t, stolen.Load(), "nothing may reach another host")
 				assert.Equal(t, 1, mock.GetTotalCallCount())

@@ -16,7 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Success nodes: the example bodies of shared/endpoints.md.
+// Success nodes: illustrative bodies built from each method's documented
+// response fields.
 const (
 	nodeBaseInfo = `{"code":"10000","msg":"Success","app_name":"小程序示例","app_english_name":"demoexample","app_slogan":"提供小程序示例功能","app_logo":"https://appstoreisvpic.alipayobjects.com/prod/04843e84-f1fd-4717-a230-1c72de99aa5d.png","app_desc":"小程序官方示例Demo，展示已支持的接口能力及组件。","category_names":"航空票务_航空公司;生活服务_室内清洁服务;","package_names":["小程序基础功能包1","小程序基础功能包2"],"safe_domains":["example.com"],"service_email":"example@mail.com","service_phone":"13110101010","registration_limit_release":false}`
 	nodeAPIQuery = `{"code":"10000","msg":"Success","apis":[{"api_name":"getPhoneNumber","field_name":"mobile","package_code":"20180927110154092444"},{"api_name":"alipay.user.info.share","field_name":"mobile","package_code":"20201019201538211864"}]}`
@@ -118,7 +119,7 @@ func TestCalls(t *testing.T) {
 			errNode := failNode("40002", "Invalid Arguments", "isv.invalid-timestamp", "非法的时间戳参数")
 			signedOK := g.body(tc.method, ok)
 
-			verifyStep := func(step string) func(*testing.T, any, error) {
+			verifyStep := func(step VerifyStep) func(*testing.T, any, error) {
 				return func(t *testing.T, _ any, err error) {
 					require.ErrorIs(t, err, ErrSignature)
 					var ve *VerifyError
@@ -138,7 +139,7 @@ func TestCalls(t *testing.T) {
 					assert.Equal(t, !verified, strings.HasSuffix(err.Error(), " [unverified]"))
 				}
 			}
-			badResponse := func(status int, reason, snippet string) func(*testing.T, any, error) {
+			badResponse := func(status int, reason ResponseReason, snippet string) func(*testing.T, any, error) {
 				return func(t *testing.T, _ any, err error) {
 					require.ErrorIs(t, err, ErrBadResponse)
 					var re *ResponseError
@@ -163,10 +164,10 @@ func TestCalls(t *testing.T) {
 				{"success", 200, signedOK, func(t *testing.T, res any, err error) { require.NoError(t, err); tc.check(t, res) }},
 				{"business_failure", 200, g.body(tc.method, fail), apiError("40004", tc.subCode, true)},
 				{"unsigned_error", 200, `{"` + nodeKey(tc.method) + `":` + fail + `}`, apiError("40004", tc.subCode, false)},
-				{"unsigned_success", 200, `{"` + nodeKey(tc.method) + `":` + ok + `}`, verifyStep("missing_sign")},
-				{"tampered_body", 200, strings.Replace(signedOK, `"msg":"Success"`, `"msg":"Succesz"`, 1), verifyStep("bad_signature")},
-				{"tampered_signature", 200, flipped, verifyStep("bad_signature")},
-				{"duplicate_node", 200, strings.TrimSuffix(signedOK, "}") + `,"` + nodeKey(tc.method) + `":` + fail + `}`, verifyStep("duplicate_node")},
+				{"unsigned_success", 200, `{"` + nodeKey(tc.method) + `":` + ok + `}`, verifyStep(StepMissingSign)},
+				{"tampered_body", 200, strings.Replace(signedOK, `"msg":"Success"`, `"msg":"Succesz"`, 1), verifyStep(StepBadSignature)},
+				{"tampered_signature", 200, flipped, verifyStep(StepBadSignature)},
+				{"duplicate_node", 200, strings.TrimSuffix(signedOK, "}") + `,"` + nodeKey(tc.method) + `":` + fail + `}`, verifyStep(StepDuplicateNode)},
 				{"error_response_signed", 200, `{"error_response":` + errNode + `,"sign":"` + g.sign(errNode) + `"}`,
 					apiError("40002", "isv.invalid-timestamp", true)},
 				{"error_response_unsigned", 200, `{"error_response":` + errNode + `}`, apiError("40002", "isv.invalid-timestamp", false)},

@@ -45,36 +45,18 @@ var ErrClaimLost = errors.New("alipay: dedupe store: the claim passed to another
 
 // DedupeStore remembers notify_ids so that a notification delivered more than
 // once (Alipay delivers at least once) reaches the user's function once.
-// It distinguishes "processed" from "claimed": a claim whose handler failed is
-// released and retaken on Alipay's retry, and a claim whose handler crashed
-// expires after its lease. Implementations must be safe for concurrent use
-// and atomic across every handler sharing them.
+// It distinguishes "processed" from "claimed", and a claim is owned: Claim
+// returns a token with [ClaimAcquired], and Done and Release take it and end
+// that claim only, so a handler that outlived its lease cannot free or
+// complete the claim of the retry that took over. How the handler uses the
+// store is shown in docs/notifications.md#the-dedupe-store-contract.
 //
-// A claim is owned: Claim returns a token with [ClaimAcquired], and Done and
-// Release take it and end that claim only. A handler that outlived its lease
-// (its id was claimed again by a retry) therefore cannot free or complete
-// the retry's claim, and a third delivery cannot run alongside the retry.
-//
-// The handler of [Client.NotifyHandler] uses a store like this, for every
-// verified notification:
-//
-//	Claim(id, lease) → ClaimAlreadyDone: answer success, do not call the function
-//	                 → ClaimInProgress:  answer fail (Alipay retries later)
-//	                 → error:            answer fail, do not call the function
-//	                 → ClaimAcquired, token: call the function, then
-//	                      nil   → Done(id, token, ttl), answer success (a
-//	                              Done error is logged; the work is done, so
-//	                              still success)
-//	                      error → Release(id, token), answer fail (Alipay
-//	                              retries and the retry claims id again)
-//
-// The handler never calls the function without a claim and never answers
-// success for a notification that no function call completed. A store
-// shared by several replicas (Redis, a database) must make each operation
-// atomic: Claim is "set if absent or expired, else report which state is
-// live"; Done and Release compare the token and write in one step. The ids
-// are verified notify_ids: 1 to 64 ASCII letters and digits (the handler
-// refuses any other shape); implementations may add a prefix of their own.
+// Implementations must be safe for concurrent use and, when replicas share
+// them, make each operation atomic: Claim is "set if absent or expired, else
+// report which state is live"; Done and Release compare the token and write
+// in one step. The ids are verified notify_ids, 1 to 64 ASCII letters and
+// digits; implementations may add a prefix of their own. The package
+// dedupetest checks an implementation against this contract.
 type DedupeStore interface {
 	// Claim tries to take id for processing for at most lease. With
 	// ClaimAcquired it returns the claim's token, which no other claim of

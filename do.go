@@ -22,8 +22,8 @@ type request struct {
 	biz    []byte       // biz_content, marshalled once; nil for none
 	text   []param      // text params: form fields, or the multipart text parts
 	files  []uploadFile // non-nil: a multipart upload
-	// read turns an answer into the call's outcome; nil means readResponse.
-	read func(ctx context.Context, status int, h http.Header, body []byte) (*outcome, error)
+	// read turns an answer into the call's result; nil means readResponse.
+	read func(ctx context.Context, status int, h http.Header, body []byte) (*verifiedBody, error)
 	// retry: the call only reads, so a transient failure is retried.
 	retry bool
 	// write: the call may change state at Alipay; a failure after the
@@ -33,14 +33,14 @@ type request struct {
 
 // attemptResult is what one attempt produced.
 type attemptResult struct {
-	res    *outcome
+	res    *verifiedBody
 	status int   // HTTP status; 0 when no answer came
 	err    error // nil on success
 	sent   bool  // the request may have reached the gateway
 }
 
 // do runs one call and hands a failure to the client's error hook.
-func (c *Client) do(ctx context.Context, r *request) (*outcome, error) {
+func (c *Client) do(ctx context.Context, r *request) (*verifiedBody, error) {
 	res, err := c.run(ctx, r)
 	if err != nil && c.onError != nil {
 		c.onError(ctx, err)
@@ -53,7 +53,7 @@ func (c *Client) do(ctx context.Context, r *request) (*outcome, error) {
 // http.Client.Timeout bounded one request, without the goroutine and timer
 // net/http starts per request for it), opens the files of an upload, and
 // makes attempts until one succeeds or the retry rule says stop.
-func (c *Client) run(ctx context.Context, r *request) (*outcome, error) {
+func (c *Client) run(ctx context.Context, r *request) (*verifiedBody, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("alipay: %s: %w", r.method, err) // nothing sent
 	}
@@ -62,7 +62,7 @@ func (c *Client) run(ctx context.Context, r *request) (*outcome, error) {
 		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
 	}
-	var up *upload
+	var up *openedUpload
 	if r.files != nil {
 		var err error
 		if up, err = c.openUpload(ctx, r.method, r.files); err != nil {
@@ -70,7 +70,7 @@ func (c *Client) run(ctx context.Context, r *request) (*outcome, error) {
 		}
 		defer up.close()
 	}
-	policy := c.retryPolicy(ctx, r)
+	policy := c.policyFor(ctx, r)
 	ctx, obs := c.startObserving(ctx, r.method)
 	for n := 1; ; n++ {
 		start := time.Now()
@@ -104,7 +104,7 @@ func (c *Client) run(ctx context.Context, r *request) (*outcome, error) {
 
 // attempt signs the request with a fresh timestamp, sends it, reads the
 // answer and verifies it.
-func (c *Client) attempt(ctx context.Context, r *request, up *upload) attemptResult {
+func (c *Client) attempt(ctx context.Context, r *request, up *openedUpload) attemptResult {
 	s, err := c.sign(r.method, r.biz, r.text)
 	if err != nil {
 		return attemptResult{err: err}
@@ -114,7 +114,7 @@ func (c *Client) attempt(ctx context.Context, r *request, up *upload) attemptRes
 	if up != nil {
 		resp, body, err = c.sendUpload(ctx, r.method, s, up) // its errors are final
 	} else if resp, body, err = c.sendForm(ctx, s); err != nil {
-		err = c.transportError(ctx, r.method, err)
+		err = c.scrubTransport(ctx, r.method, err)
 	}
 	if err != nil {
 		var te *transportError
@@ -122,7 +122,7 @@ func (c *Client) attempt(ctx context.Context, r *request, up *upload) attemptRes
 	}
 	read := r.read
 	if read == nil {
-		read = func(ctx context.Context, status int, h http.Header, body []byte) (*outcome, error) {
+		read = func(ctx context.Context, status int, h http.Header, body []byte) (*verifiedBody, error) {
 			return c.readResponse(ctx, r.method, status, h, body)
 		}
 	}
@@ -178,11 +178,11 @@ func (e *transportError) Unwrap() []error {
 	return []error{e.err}
 }
 
-// transportError scrubs and classifies a failure to get an answer. An
+// scrubTransport scrubs and classifies a failure to get an answer. An
 // oversized answer is a *ResponseError.
-func (c *Client) transportError(ctx context.Context, method string, err error) error {
+func (c *Client) scrubTransport(ctx context.Context, method string, err error) error {
 	if errors.Is(err, errBodyTooLarge) {
-		return &ResponseError{Method: method, StatusCode: http.StatusOK, Reason: "body_too_large"}
+		return &ResponseError{Method: method, StatusCode: http.StatusOK, Reason: ReasonBodyTooLarge}
 	}
 	var te *transportError
 	if errors.As(err, &te) {

@@ -10,11 +10,10 @@ import (
 
 // Alipay method names of the user-information (app.api) calls.
 const (
-	methodAppAPIQuery        = "alipay.open.app.api.query"
-	methodAppAPISceneQuery   = "alipay.open.app.api.scene.query"
-	methodAppAPIFieldApply   = "alipay.open.app.api.field.apply"
-	methodAppAPIFieldQuery   = "alipay.open.app.api.field.query"
-	methodAppAPIFieldChanged = "alipay.open.app.api.field.changed"
+	methodAppAPIQuery      = "alipay.open.app.api.query"
+	methodAppAPISceneQuery = "alipay.open.app.api.scene.query"
+	methodAppAPIFieldApply = "alipay.open.app.api.field.apply"
+	methodAppAPIFieldQuery = "alipay.open.app.api.field.query"
 )
 
 // AppAPIQueryRequest is the request of [Client.AppAPIQuery]. The call has no
@@ -28,7 +27,8 @@ type AuthAPIDTO struct {
 	// e.g. "getPhoneNumber".
 	APIName string `json:"api_name"`
 	// FieldName is the sensitive field (敏感信息申请字段), e.g. "mobile". One
-	// example shows a comma list ("name,phone") [U]: it is kept verbatim.
+	// Alipay example shows a comma list ("name,phone"); it is kept verbatim
+	// (docs/protocol.md row U26).
 	FieldName string `json:"field_name"`
 	// PackageCode is the feature package code (敏感信息申请能力 code 值).
 	PackageCode string `json:"package_code"`
@@ -103,8 +103,9 @@ type AppAPIFieldQueryRequest struct{}
 // AuthFieldStatus is the audit status of an application (审核状态).
 type AuthFieldStatus string
 
-// Audit statuses. The SDK models send upper case and the integration guide
-// lower case [U]: values are compared case-insensitively and normalised to
+// Audit statuses. Alipay's SDK models send upper case and its integration
+// guide lower case, and Alipay does not say which the gateway sends: values
+// are compared case-insensitively (docs/protocol.md row U23) and normalised to
 // these constants; anything else becomes AuthFieldStatusUnknown, with the
 // received text kept in the record's StatusRaw.
 const (
@@ -215,9 +216,6 @@ const (
 	SubCodeAuthAPIApplyIsPass = "AUTH_API_APPLY_IS_PASS"
 )
 
-// maxPictures is the number of picture slots (picture_1 … picture_5).
-const maxPictures = 5
-
 // AuthFieldApply is one application for a user-information field (Java
 // AuthFieldApply). It is sent as the JSON text parameter auth_field_apply,
 // marshalled once (compact, no HTML escaping, empty optional fields
@@ -312,12 +310,12 @@ func (c *Client) AppAPIFieldApply(ctx context.Context, req *AppAPIFieldApplyRequ
 	if err != nil {
 		return nil, err
 	}
-	return decodeOutcome[AppAPIFieldApplyResponse](methodAppAPIFieldApply, res)
+	return decodeVerified[AppAPIFieldApplyResponse](methodAppAPIFieldApply, res)
 }
 
-// validate checks what can be checked without I/O and lists the file parts;
-// the files themselves are checked when the upload opens them, still before
-// anything is sent.
+// validate checks the application and the number of files, and lists the
+// file parts; the upload checks the files themselves, still before anything
+// is sent.
 func (r *AppAPIFieldApplyRequest) validate() ([]uploadFile, error) {
 	a := &r.AuthFieldApply
 	if err := requireFields(methodAppAPIFieldApply, "auth_field_apply.",
@@ -325,9 +323,9 @@ func (r *AppAPIFieldApplyRequest) validate() ([]uploadFile, error) {
 		"scene_code", a.SceneCode, "qps_answer", a.QPSAnswer, "customer_answer", a.CustomerAnswer); err != nil {
 		return nil, err
 	}
-	if len(r.Pictures) > maxPictures {
+	if len(r.Pictures) > MaxFieldApplyPictures {
 		return nil, &ValidationError{Method: methodAppAPIFieldApply, Field: "pictures",
-			Problem: fmt.Sprintf("at most %d pictures (picture_1 … picture_5), got %d", maxPictures, len(r.Pictures))}
+			Problem: fmt.Sprintf("at most %d pictures (picture_1 … picture_5), got %d", MaxFieldApplyPictures, len(r.Pictures))}
 	}
 	if len(r.Pictures) == 0 && r.Video == nil {
 		return nil, &ValidationError{Method: methodAppAPIFieldApply, Field: "pictures",
@@ -335,15 +333,10 @@ func (r *AppAPIFieldApplyRequest) validate() ([]uploadFile, error) {
 	}
 	files := make([]uploadFile, 0, len(r.Pictures)+1)
 	for i, p := range r.Pictures {
-		files = append(files, uploadFile{field: "picture_" + strconv.Itoa(i+1), file: p, limit: maxFieldApplyFile})
+		files = append(files, uploadFile{field: "picture_" + strconv.Itoa(i+1), file: p, limit: MaxFieldApplyFileSize})
 	}
 	if r.Video != nil {
-		files = append(files, uploadFile{field: "video", file: *r.Video, limit: maxFieldApplyFile})
-	}
-	for _, f := range files {
-		if err := f.check(methodAppAPIFieldApply); err != nil {
-			return nil, err
-		}
+		files = append(files, uploadFile{field: "video", file: *r.Video, limit: MaxFieldApplyFileSize})
 	}
 	return files, nil
 }

@@ -12,7 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// faValid is a complete application (endpoints.md §5 example values).
+// faValid is a complete application (the example values of Alipay's
+// integration guide: getPhoneNumber/mobile, package 20180927110154092444,
+// scene 14).
 func faValid() AuthFieldApply {
 	return AuthFieldApply{
 		APIName: "getPhoneNumber", FieldName: "mobile", PackageCode: "20180927110154092444", SceneCode: "14",
@@ -52,7 +54,7 @@ func TestAppAPIFieldApplyValidation(t *testing.T) {
 		})},
 		{"zero video", "video", "no file given", with(func(r *AppAPIFieldApplyRequest) { r.Video = &File{} })},
 		{"video declared too big", "video", "file exceeds 10 MiB", with(func(r *AppAPIFieldApplyRequest) {
-			v := FileFromReader("v.mp4", upZeros{}, maxFieldApplyFile+1)
+			v := FileFromReader("v.mp4", upZeros{}, MaxFieldApplyFileSize+1)
 			r.Video = &v
 		})},
 		{"picture of unknown size, empty", "picture_1", "empty file", with(func(r *AppAPIFieldApplyRequest) {
@@ -90,7 +92,7 @@ func TestAppAPIFieldApplyValidation(t *testing.T) {
 func TestAppAPIFieldApplyMock(t *testing.T) {
 	t.Parallel()
 	c, mock := newMockClient(t)
-	s := newUpSigner(t)
+	s := newGatewaySigner(t)
 	mock.RegisterResponder(http.MethodPost, testGW, func(r *http.Request) (*http.Response, error) {
 		order, parts := upReadParts(t, r)
 		assert.Equal(t, []string{"app_auth_token", "auth_field_apply", "picture_1", "picture_2", "picture_3",
@@ -101,7 +103,7 @@ func TestAppAPIFieldApplyMock(t *testing.T) {
 		assert.Equal(t, "image/jpeg", parts["picture_5"].contentType)
 		assert.Equal(t, "p5.jpg", parts["picture_5"].filename)
 		assert.Equal(t, upMP4, parts["video"].data)
-		return httpmock.NewStringResponse(200, s.body(t, methodAppAPIFieldApply, upSuccess)), nil
+		return httpmock.NewStringResponse(200, s.body(methodAppAPIFieldApply, upSuccess)), nil
 	})
 	pics := []File{
 		FileFromBytes("p1.png", upPNG), FileFromBytes("p2.png", upPNG), FileFromBytes("p3.png", upPNG),
@@ -118,10 +120,10 @@ func TestAppAPIFieldApplyMock(t *testing.T) {
 // TestAppAPIFieldApplyAlreadySubmitted exposes the idempotency sub_codes.
 func TestAppAPIFieldApplyAlreadySubmitted(t *testing.T) {
 	t.Parallel()
-	s := newUpSigner(t)
+	s := newGatewaySigner(t)
 	for _, sub := range []string{SubCodeAuthAPIFieldIsAuditing, SubCodeAuthAPIApplyIsPass} {
 		c, mock := newMockClient(t)
-		mock.RegisterResponder(http.MethodPost, testGW, httpmock.NewStringResponder(200, s.body(t, methodAppAPIFieldApply,
+		mock.RegisterResponder(http.MethodPost, testGW, httpmock.NewStringResponder(200, s.body(methodAppAPIFieldApply,
 			`{"code":"40004","msg":"Business Failed","sub_code":"`+sub+`","sub_msg":"已提交"}`)))
 		video := FileFromBytes("flow.mp4", upMP4)
 		res, err := c.WithAppAuthToken(testToken).AppAPIFieldApply(context.Background(),
@@ -132,4 +134,34 @@ func TestAppAPIFieldApplyAlreadySubmitted(t *testing.T) {
 		assert.Equal(t, sub, ae.SubCode)
 		assert.NotContains(t, err.Error(), testToken)
 	}
+}
+
+// TestUploadLimitConstants: the exported limits are Alipay's (10 MiB per
+// file, 5 pictures, a 2 MiB logo, binary megabytes) and are the bounds the
+// validation applies, inclusive.
+func TestUploadLimitConstants(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, 10*1024*1024, MaxFieldApplyFileSize)
+	assert.Equal(t, 5, MaxFieldApplyPictures)
+	assert.Equal(t, 2*1024*1024, MaxAppLogoSize)
+	pic := FileFromBytes("login.png", upPNG)
+	pics := make([]File, MaxFieldApplyPictures)
+	for i := range pics {
+		pics[i] = pic
+	}
+	req := &AppAPIFieldApplyRequest{AuthFieldApply: faValid(), Pictures: pics}
+	files, err := req.validate()
+	assert.NoError(t, err, "5 pictures")
+	assert.Len(t, files, MaxFieldApplyPictures)
+	req.Pictures = append(req.Pictures, pic)
+	_, err = req.validate()
+	assert.ErrorIs(t, err, ErrInvalidRequest, "6 pictures")
+	video := uploadFile{field: "video", file: FileFromReader("v.mp4", upZeros{}, MaxFieldApplyFileSize), limit: MaxFieldApplyFileSize}
+	assert.NoError(t, video.check(methodAppAPIFieldApply), "a video of exactly 10 MiB")
+	video.file = FileFromReader("v.mp4", upZeros{}, MaxFieldApplyFileSize+1)
+	assert.ErrorIs(t, video.check(methodAppAPIFieldApply), ErrInvalidRequest, "a byte over 10 MiB")
+	logo := uploadFile{field: "app_logo", file: FileFromReader("logo.png", upZeros{}, MaxAppLogoSize), limit: MaxAppLogoSize}
+	assert.NoError(t, logo.check(methodMiniBaseInfoModify))
+	logo.file = FileFromReader("logo.png", upZeros{}, MaxAppLogoSize+1)
+	assert.Error(t, logo.check(methodMiniBaseInfoModify))
 }

@@ -5,12 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 )
-
-// storeTimeout bounds the store and gateway work a client does on its own
-// behalf after a call (marking a merchant), detached from the call's ctx.
-const storeTimeout = 10 * time.Second
 
 // ForMerchant returns a client acting for the merchant app appID with the
 // token the store holds. A merchant whose authorization is cancelled or
@@ -61,7 +56,7 @@ func (c *Client) markDeadToken(ctx context.Context, store MerchantStore, appID, 
 	if !errors.As(err, &apiErr) || !classTokenDead.match(err) {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeCallTimeout)
 	defer cancel()
 	log := c.core.logger
 	if !apiErr.Verified && !c.confirmDeadToken(ctx, token) {

@@ -27,6 +27,8 @@ func TestKeyFileDevZeroRefused(t *testing.T) {
 			assert.EqualError(t, fileOptionError(name, "/dev/zero"),
 				"alipay: "+name+": /dev/zero is a character device, not a regular file: give the path of a key or certificate file")
 		}
+		_, err := readKeyFile("WithPrivateKeyFile", "/dev/zero") // what every …File option reads with
+		assert.Error(t, err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

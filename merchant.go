@@ -133,14 +133,11 @@ func (m *Merchant) Validate() error {
 
 // checkMerchantID checks an app id used as a store key.
 func checkMerchantID(id string) error {
-	if id == "" || len(id) > 64 {
+	switch {
+	case id == "" || len(id) > 64:
 		return fmt.Errorf("alipay: merchant app id must be 1 to 64 bytes (got %d)", len(id))
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '.' || c == '_' || c == '-') {
-			return fmt.Errorf("alipay: merchant app id %q: only letters, digits, '.', '_' and '-' are allowed", id)
-		}
+	case !safeToken(id, 64):
+		return fmt.Errorf("alipay: merchant app id %q: only letters, digits, '.', '_' and '-' are allowed", id)
 	}
 	return nil
 }
@@ -172,6 +169,12 @@ var (
 	// compare-and-swap failed); read it again and retry.
 	ErrVersionConflict = errors.New("alipay: merchant record changed since it was read")
 )
+
+// storeCallTimeout bounds each store operation the SDK makes on its own
+// initiative (a MerchantStore or DedupeStore call, the app id function of
+// WithNotifyAppIDFunc), and the work a client does after a call, detached
+// from the call's ctx (marking a merchant).
+const storeCallTimeout = 10 * time.Second
 
 // MerchantStore keeps the [Merchant] records of the ISV, keyed by merchant
 // app id. Implementations must be safe for concurrent use and, when several

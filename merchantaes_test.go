@@ -25,7 +25,7 @@ type aesRig struct {
 func newAESRig(t *testing.T) *aesRig {
 	t.Helper()
 	rig := &aesRig{store: &flakyStore{MerchantStore: NewMemoryMerchantStore()}, setKey: otherAESKey, calls: map[string]int{}}
-	gw := newFUGateway(t, func(r *fuRequest) (string, bool) {
+	gw := newLoopbackGateway(t, func(r *gatewayRequest) (string, bool) {
 		rig.mu.Lock()
 		defer rig.mu.Unlock()
 		rig.calls[r.Method]++
@@ -145,12 +145,12 @@ func TestMerchantAESKeysRotation(t *testing.T) {
 	_, err = c.PhoneNumber(ctx, testMerchant, old)
 	var ve *VerifyError
 	require.ErrorAs(t, err, &ve)
-	assert.Equal(t, "decrypt", ve.Step)
+	assert.Equal(t, StepDecrypt, ve.Step)
 
 	_, err = c.PhoneNumber(ctx, "2021004000000099", fresh)
 	var val *ValidationError
 	assert.ErrorAs(t, err, &val, "unknown merchant: no key")
-	_, err = c.SetMerchantState(ctx, store, testMerchant, MerchantCancelled, methodAuthAppAuthCancelled)
+	_, err = c.SetMerchantState(ctx, store, testMerchant, MerchantCancelled, MsgMethodAuthAppAuthCancelled)
 	require.NoError(t, err)
 	_, err = c.PhoneNumber(ctx, testMerchant, fresh)
 	assert.True(t, IsReauthorizationNeeded(err), "a cancelled merchant: %v", err)

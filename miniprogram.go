@@ -47,7 +47,8 @@ type MiniBaseInfoQueryResponse struct {
 	ServicePhone string `json:"service_phone"`
 	// RegistrationLimitRelease reports restricted release (受限发布: listed
 	// before ICP filing finished). Newer field: nil when absent. The gateway
-	// may send a boolean or the strings "true"/"false" [U]; both decode.
+	// may send a boolean or the strings "true"/"false": Alipay's models
+	// declare a boolean, and both decode (docs/protocol.md row U20).
 	RegistrationLimitRelease *FlexBool `json:"registration_limit_release"`
 }
 
@@ -82,10 +83,11 @@ func (c *Client) MiniBaseInfoQuery(ctx context.Context, req *MiniBaseInfoQueryRe
 // MiniBaseInfoModifyRequest changes the merchant mini-program's basic info.
 // Every field is optional, but at least one must be set: an empty field is
 // neither sent nor signed and keeps the current value ("C" fields are
-// required only when never set before). Lengths are checked leniently
-// (endpoints.md §0.1): a value is refused only when its UTF-8 byte length is
-// below the minimum or its rune count above the maximum; character sets and
-// everything else are left to the gateway.
+// required only when never set before). Alipay does not say how it counts
+// characters, so lengths are checked leniently: a value is refused only
+// when its UTF-8 byte length is below the minimum or its rune count above
+// the maximum (docs/protocol.md row U17); character sets and everything
+// else are left to the gateway.
 type MiniBaseInfoModifyRequest struct {
 	// MiniCategoryIDs are the new front-end categories (新小程序前台类目),
 	// levels joined by '_', categories by ';', e.g.
@@ -228,15 +230,12 @@ func (c *Client) MiniBaseInfoModify(ctx context.Context, req *MiniBaseInfoModify
 	if req.AppLogo == nil {
 		return callTyped[MiniBaseInfoModifyResponse](ctx, c, methodMiniBaseInfoModify, nil, text)
 	}
-	logo := uploadFile{field: "app_logo", file: *req.AppLogo, limit: maxAppLogo}
-	if err := logo.check(methodMiniBaseInfoModify); err != nil {
-		return nil, err
-	}
+	logo := uploadFile{field: "app_logo", file: *req.AppLogo, limit: MaxAppLogoSize}
 	res, err := c.upload(ctx, methodMiniBaseInfoModify, text, []uploadFile{logo})
 	if err != nil {
 		return nil, err
 	}
-	return decodeOutcome[MiniBaseInfoModifyResponse](methodMiniBaseInfoModify, res)
+	return decodeVerified[MiniBaseInfoModifyResponse](methodMiniBaseInfoModify, res)
 }
 
 // splitCategories parses "a_b;c_d;" into [[a b] [c d]], skipping empty

@@ -20,7 +20,7 @@ const mmNode = `{"code":"10000","msg":"Success","modify_status":"1"}`
 func TestMiniBaseInfoModifyValidation(t *testing.T) {
 	t.Parallel()
 	logo := FileFromBytes("logo.png", upPNG)
-	big := FileFromBytes("logo.png", append(append([]byte{}, upPNG...), make([]byte, maxAppLogo)...))
+	big := FileFromBytes("logo.png", append(append([]byte{}, upPNG...), make([]byte, MaxAppLogoSize)...))
 	cases := []struct {
 		name, field, problem string
 		req                  *MiniBaseInfoModifyRequest
@@ -60,7 +60,7 @@ func TestMiniBaseInfoModifyValidation(t *testing.T) {
 func TestMiniBaseInfoModifyForm(t *testing.T) {
 	t.Parallel()
 	c, mock := newMockClient(t)
-	s := newUpSigner(t)
+	s := newGatewaySigner(t)
 	mock.RegisterResponder(http.MethodPost, testGW, func(r *http.Request) (*http.Response, error) {
 		assert.Equal(t, formMediaType, r.Header.Get("Content-Type"), "no logo: an ordinary form")
 		raw, err := io.ReadAll(r.Body)
@@ -68,7 +68,7 @@ func TestMiniBaseInfoModifyForm(t *testing.T) {
 		form, err := url.ParseQuery(string(raw))
 		require.NoError(t, err)
 		assert.Equal(t, url.Values{"app_auth_token": {testToken}, "app_name": {"会员"}, "service_email": {"a@b.c"}}, form)
-		return httpmock.NewStringResponse(200, s.body(t, methodMiniBaseInfoModify, mmNode)), nil
+		return httpmock.NewStringResponse(200, s.body(methodMiniBaseInfoModify, mmNode)), nil
 	})
 	res, err := c.WithAppAuthToken(testToken).MiniBaseInfoModify(context.Background(),
 		&MiniBaseInfoModifyRequest{AppName: "会员", ServiceEmail: "a@b.c"})
@@ -80,12 +80,12 @@ func TestMiniBaseInfoModifyForm(t *testing.T) {
 func TestMiniBaseInfoModifyLogo(t *testing.T) {
 	t.Parallel()
 	c, mock := newMockClient(t)
-	s := newUpSigner(t)
+	s := newGatewaySigner(t)
 	mock.RegisterResponder(http.MethodPost, testGW, func(r *http.Request) (*http.Response, error) {
 		order, parts := upReadParts(t, r)
 		assert.Equal(t, []string{"app_auth_token", "app_logo"}, order, "only the logo: no empty text part")
 		assert.Equal(t, upPart{"logo.png", "image/png", upPNG}, parts["app_logo"])
-		return httpmock.NewStringResponse(200, s.body(t, methodMiniBaseInfoModify, `{"code":"10000","msg":"Success"}`)), nil
+		return httpmock.NewStringResponse(200, s.body(methodMiniBaseInfoModify, `{"code":"10000","msg":"Success"}`)), nil
 	})
 	logo := FileFromBytes("logo.png", upPNG)
 	res, err := c.WithAppAuthToken(testToken).MiniBaseInfoModify(context.Background(), &MiniBaseInfoModifyRequest{AppLogo: &logo})
@@ -99,8 +99,8 @@ func TestUploadLogsOneRecord(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
 	c, mock := newMockClient(t, WithLogger(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
-	s := newUpSigner(t)
-	body := s.body(t, methodMiniBaseInfoModify, mmNode)
+	s := newGatewaySigner(t)
+	body := s.body(methodMiniBaseInfoModify, mmNode)
 	mock.RegisterResponder(http.MethodPost, testGW, httpmock.NewStringResponder(200, body))
 	logo := FileFromBytes("logo.png", upPNG)
 	_, err := c.WithAppAuthToken(testToken).MiniBaseInfoModify(context.Background(),

@@ -1,14 +1,17 @@
 package alipay
 
 import (
+	"bytes"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"unicode"
@@ -17,9 +20,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// This test keeps style.md B2 and B7 true of the source: API methods are
-// named after the Alipay method, mechanically, and say so in their doc
-// comment.
+// This test keeps the naming rule true of the source: an Alipay method maps
+// to a Go name by dropping "alipay.open." and camel-casing the rest with a
+// fixed glossary (alipay.open.auth.token.app.query → AuthTokenAppQuery), and
+// the method says so in its doc comment; helpers that are not one Alipay
+// method start with a verb. CONTRIBUTING.md explains the rule.
 
 // nameGlossary maps each segment of an Alipay method (after "alipay.open.")
 // to its part of a Go name. A new word joins it in the change that needs it.
@@ -34,7 +39,7 @@ var nameGlossary = map[string]string{
 }
 
 // callHelpers are the exported *Client methods that take a ctx but are not
-// one Alipay method (style.md B2: verb-first helper names).
+// one Alipay method (helpers start with a verb).
 var callHelpers = map[string]bool{
 	"Call": true, "WaitFieldAudit": true, "ApplyFieldOnce": true, "DecryptOpenData": true, "PhoneNumber": true,
 	"ListMiniTemplateUsages": true,
@@ -69,7 +74,8 @@ var authAPIs = map[string]string{
 // apiLine is the form of the line: "Alipay API: <method> (<title>)."
 var apiLine = regexp.MustCompile(`^Alipay API: (alipay\.open(?:\.[a-z]+)+) \(([^()]+)\)\.$`)
 
-// goName derives the Go name of an Alipay method (style.md B2).
+// goName derives the Go name of an Alipay method: drop "alipay.open.",
+// camel-case the rest with the glossary (acronyms included).
 func goName(method string) (string, error) {
 	rest, ok := strings.CutPrefix(method, "alipay.open.")
 	if !ok || rest == "" {
@@ -105,130 +111,6 @@ func TestGoName(t *testing.T) {
 		_, err := goName(bad)
 		assert.Error(t, err, bad)
 	}
-}
-
-// sourcePackage is the root package's non-test source, parsed.
-type sourcePackage struct {
-	fset    *token.FileSet
-	methods []*ast.FuncDecl          // exported methods of *Client
-	types   map[string]bool          // declared type names
-	consts  map[string]string        // string constants: name → value
-	funcs   map[string]*ast.FuncDecl // methods of any receiver, "Recv.Name"
-}
-
-func parseSource(t *testing.T) *sourcePackage {
-	t.Helper()
-	paths, err := filepath.Glob("*.go")
-	require.NoError(t, err)
-	p := &sourcePackage{fset: token.NewFileSet(), types: map[string]bool{}, consts: map[string]string{}, funcs: map[string]*ast.FuncDecl{}}
-	for _, path := range paths {
-		if strings.HasSuffix(path, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(p.fset, path, nil, parser.ParseComments)
-		require.NoError(t, err)
-		require.Equal(t, "alipay", f.Name.Name, path)
-		for _, d := range f.Decls {
-			switch d := d.(type) {
-			case *ast.FuncDecl:
-				p.addFunc(d)
-			case *ast.GenDecl:
-				p.addGen(d)
-			}
-		}
-	}
-	require.NotEmpty(t, p.methods, "no *Client method found: wrong directory?")
-	return p
-}
-
-func (p *sourcePackage) addFunc(d *ast.FuncDecl) {
-	if d.Recv == nil || len(d.Recv.List) != 1 {
-		return
-	}
-	recv := d.Recv.List[0].Type
-	star, isPtr := recv.(*ast.StarExpr)
-	if isPtr {
-		recv = star.X
-	}
-	id, ok := recv.(*ast.Ident)
-	if !ok {
-		return
-	}
-	p.funcs[id.Name+"."+d.Name.Name] = d
-	if isPtr && id.Name == "Client" && d.Name.IsExported() {
-		p.methods = append(p.methods, d)
-	}
-}
-
-func (p *sourcePackage) addGen(d *ast.GenDecl) {
-	for _, spec := range d.Specs {
-		switch s := spec.(type) {
-		case *ast.TypeSpec:
-			p.types[s.Name.Name] = true
-		case *ast.ValueSpec:
-			for i, name := range s.Names {
-				if i >= len(s.Values) {
-					continue
-				}
-				if lit, ok := s.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-					if v, err := strconv.Unquote(lit.Value); err == nil {
-						p.consts[name.Name] = v
-					}
-				}
-			}
-		}
-	}
-}
-
-// apiLineOf returns the doc comment's "Alipay API:" lines and whether the
-// last of them ends the comment.
-func apiLineOf(d *ast.FuncDecl) (lines []string, last bool) {
-	if d.Doc == nil {
-		return nil, false
-	}
-	all := strings.Split(strings.TrimRight(d.Doc.Text(), "\n"), "\n")
-	for i, l := range all {
-		if strings.HasPrefix(strings.TrimSpace(l), "Alipay API") {
-			lines = append(lines, l)
-			last = i == len(all)-1
-		}
-	}
-	return lines, last
-}
-
-func takesCtx(d *ast.FuncDecl) bool {
-	ps := d.Type.Params.List
-	return len(ps) > 0 && isSelector(ps[0].Type, "context", "Context")
-}
-
-func isSelector(e ast.Expr, pkg, name string) bool {
-	sel, ok := e.(*ast.SelectorExpr)
-	if !ok {
-		return false
-	}
-	x, ok := sel.X.(*ast.Ident)
-	return ok && x.Name == pkg && sel.Sel.Name == name
-}
-
-func isStarIdent(e ast.Expr, name string) bool {
-	s, ok := e.(*ast.StarExpr)
-	if !ok {
-		return false
-	}
-	id, ok := s.X.(*ast.Ident)
-	return ok && id.Name == name
-}
-
-// uses reports whether the body of d mentions the identifier name.
-func uses(d *ast.FuncDecl, name string) bool {
-	found := false
-	ast.Inspect(d.Body, func(n ast.Node) bool {
-		if id, ok := n.(*ast.Ident); ok && id.Name == name {
-			found = true
-		}
-		return !found
-	})
-	return found
 }
 
 // TestAPIMethodNames checks every exported method of *Client: an "Alipay
@@ -277,7 +159,7 @@ func TestAPIMethodNames(t *testing.T) {
 		assert.False(t, dup, "%s: two methods claim %s", pos, method)
 		apis[method] = name
 
-		// Shape and method constant (style.md B2).
+		// Shape and method constant.
 		ps, rs := d.Type.Params.List, d.Type.Results
 		ok := len(ps) == 2 && len(ps[0].Names) <= 1 && takesCtx(d) && isStarIdent(ps[1].Type, name+"Request") &&
 			rs != nil && len(rs.List) == 2 && isStarIdent(rs.List[0].Type, name+"Response") && isIdent(rs.List[1].Type, "error")
@@ -309,11 +191,6 @@ func TestAPIMethodNames(t *testing.T) {
 	}
 }
 
-func isIdent(e ast.Expr, name string) bool {
-	id, ok := e.(*ast.Ident)
-	return ok && id.Name == name
-}
-
 // TestMessageNames: the messages follow the same rule: each event type and
 // decoder is named after the message's method.
 func TestMessageNames(t *testing.T) {
@@ -324,10 +201,161 @@ func TestMessageNames(t *testing.T) {
 	} {
 		name, err := goName(msg)
 		require.NoError(t, err)
-		assert.Equal(t, msg, p.consts["method"+name])
+		assert.Equal(t, msg, p.consts["MsgMethod"+name], "the exported constant MsgMethod%s", name)
 		assert.True(t, p.types[name], "type %s is declared", name)
 		d, ok := p.funcs["Notification."+name]
 		require.True(t, ok, "Notification.%s decodes the message", name)
-		assert.True(t, uses(d, "method"+name), "Notification.%s checks msg_method against method%s", name, name)
+		assert.True(t, uses(d, "MsgMethod"+name), "Notification.%s checks msg_method against MsgMethod%s", name, name)
+	}
+	assert.Equal(t, "open_app_auth_notify", p.consts["NotifyTypeAppAuth"], "the authorization notify's notify_type is exported")
+}
+
+// TestOneMeaningPerName: an unexported name of the package is one kind of
+// thing: never a type and also a function, a method or a value (as
+// "outcome" once named both a verified body and a wait's decision, and
+// "upload" both a method and the opened files of a call).
+func TestOneMeaningPerName(t *testing.T) {
+	t.Parallel()
+	p := parseSource(t)
+	kinds := map[string]map[string]string{} // name → kind → first position
+	add := func(name, kind string, pos token.Pos) {
+		if ast.IsExported(name) || name == "_" {
+			return
+		}
+		if kinds[name] == nil {
+			kinds[name] = map[string]string{}
+		}
+		if _, ok := kinds[name][kind]; !ok {
+			kinds[name][kind] = p.fset.Position(pos).String()
+		}
+	}
+	for _, f := range p.files {
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				kind := "function"
+				if d.Recv != nil {
+					kind = "method"
+				}
+				add(d.Name.Name, kind, d.Pos())
+			case *ast.GenDecl:
+				for _, spec := range d.Specs {
+					switch s := spec.(type) {
+					case *ast.TypeSpec:
+						add(s.Name.Name, "type", s.Pos())
+					case *ast.ValueSpec:
+						for _, n := range s.Names {
+							add(n.Name, "value", n.Pos())
+						}
+					}
+				}
+			}
+		}
+	}
+	for name, k := range kinds {
+		assert.Len(t, k, 1, "%s names several kinds of thing: %v", name, k)
+	}
+}
+
+// maxFileLines bounds every Go file of the repository: a longer file holds
+// more than one concern.
+const maxFileLines = 400
+
+// TestFileLayout: every Go file of the repository (nested modules and
+// examples included) has at most maxFileLines lines, and every NotifyOption
+// is declared in notifyoptions.go, so one file lists what the app gateway
+// can be told.
+func TestFileLayout(t *testing.T) {
+	t.Parallel()
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		n := bytes.Count(b, []byte{'\n'})
+		assert.LessOrEqual(t, n, maxFileLines, "%s has %d lines: split it by concern", path, n)
+		return nil
+	})
+	require.NoError(t, err)
+	p := parseSource(t)
+	for _, d := range p.exported {
+		rs := d.Type.Results
+		if rs != nil && len(rs.List) == 1 && isIdent(rs.List[0].Type, "NotifyOption") {
+			assert.Equal(t, "notifyoptions.go", filepath.Base(p.fset.Position(d.Pos()).Filename), "%s returns a NotifyOption", d.Name.Name)
+		}
+	}
+}
+
+// crossCuttingTests are the test files not named after one source file:
+// the shared helpers, the in-package fake gateway, the rules of the source
+// (names, docs), and the files whose subject is the whole package —
+// benchmarks, the secrets tests and the runnable Examples.
+var crossCuttingTests = []string{"helpers_test.go", "loopback_test.go", "naming_test.go", "docs_test.go",
+	"bench*_test.go", "secrets*_test.go", "example*_test.go"}
+
+// TestTestFileNames keeps the test layout navigable: every other test file
+// of the package is named after the source file it tests — <src>_test.go,
+// or <src>_<word>_test.go for a kind (kat, fuzz) or a topic of <src> —
+// mentions something that source declares, and holds a test.
+func TestTestFileNames(t *testing.T) {
+	t.Parallel()
+	p := parseSource(t)
+	tests, err := filepath.Glob("*_test.go")
+	require.NoError(t, err)
+	fset := token.NewFileSet()
+	for _, name := range tests {
+		if slices.ContainsFunc(crossCuttingTests, func(pattern string) bool { ok, _ := filepath.Match(pattern, name); return ok }) {
+			continue
+		}
+		base := strings.TrimSuffix(name, "_test.go")
+		src := base + ".go"
+		if p.files[src] == nil {
+			if i := strings.LastIndexByte(base, '_'); i > 0 {
+				src = base[:i] + ".go"
+			}
+		}
+		f := p.files[src]
+		if !assert.NotNil(t, f, "%s: name a test file after the source file it tests (<src>_test.go, <src>_<word>_test.go) or add it to crossCuttingTests", name) {
+			continue
+		}
+		declared := map[string]bool{}
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				declared[d.Name.Name] = true
+			case *ast.GenDecl:
+				for _, spec := range d.Specs {
+					switch s := spec.(type) {
+					case *ast.TypeSpec:
+						declared[s.Name.Name] = true
+					case *ast.ValueSpec:
+						for _, n := range s.Names {
+							declared[n.Name] = true
+						}
+					}
+				}
+			}
+		}
+		tf, err := parser.ParseFile(fset, name, nil, 0)
+		require.NoError(t, err)
+		mentions, hasTest := false, false
+		ast.Inspect(tf, func(n ast.Node) bool {
+			if id, ok := n.(*ast.Ident); ok && declared[id.Name] {
+				mentions = true
+			}
+			return true
+		})
+		for _, d := range tf.Decls {
+			if fd, ok := d.(*ast.FuncDecl); ok && fd.Recv == nil {
+				for _, prefix := range []string{"Test", "Fuzz", "Benchmark", "Example"} {
+					hasTest = hasTest || strings.HasPrefix(fd.Name.Name, prefix)
+				}
+			}
+		}
+		assert.True(t, mentions, "%s: uses nothing %s declares: name it after the source it tests", name, src)
+		assert.True(t, hasTest, "%s holds no test: move its helpers to helpers_test.go or to the test that uses them", name)
 	}
 }

@@ -1,7 +1,6 @@
 package alipay
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,169 +8,29 @@ import (
 	"time"
 )
 
-// Notification limits and defaults.
+// Names of the notifications the SDK decodes. Compare a message's
+// [Notification.MsgMethod] with the MsgMethod… constants (and subscribe to
+// those messages in the open platform console), and the authorization
+// notify's [Notification.NotifyType] with NotifyTypeAppAuth.
 const (
-	// DefaultNotifyMaxBytes bounds the body [Client.NotifyHandler] reads
-	// unless [WithNotifyMaxBytes] says otherwise. Alipay's messages are a few
-	// KiB.
-	DefaultNotifyMaxBytes = 64 << 10
-
-	// DefaultNotifyMaxAge is the replay window: a notification whose
-	// utc_timestamp is older is refused with step "stale_timestamp".
-	// Alipay retries an unacknowledged trade notification for about 25 hours
-	// (after 4m, 10m, 10m, 1h, 2h, 6h, 15h: the last retry about 24h24m
-	// after the first delivery); the message service's schedule, and
-	// whether a retry keeps the first delivery's utc_timestamp, are not
-	// documented. So the window covers that whole
-	// schedule with margin: a shorter one could refuse, and so lose, the late
-	// retries of a message whose first deliveries failed. Replays inside the
-	// window are caught by deduplication, which remembers a processed
-	// notify_id for longer than the window (see [Client.NotifyHandler]);
-	// replays outside it are refused.
-	DefaultNotifyMaxAge = 26 * time.Hour
-
-	// DefaultNotifyLease is how long [Client.NotifyHandler] holds the claim on
-	// a notify_id while the user's function runs, unless [WithNotifyLease]
-	// says otherwise; the function's ctx ends with it.
-	DefaultNotifyLease = time.Minute
-
-	// notifyClockSkew is how far in the future a utc_timestamp may lie
-	// (Alipay's clock against ours).
-	notifyClockSkew = 5 * time.Minute
-
-	// maxNotifyMaxAge bounds WithNotifyMaxAge, so the dedupe TTL stays sane.
-	maxNotifyMaxAge = 30 * 24 * time.Hour
+	// MsgMethodAppAPIFieldChanged: the audit of a user-information field
+	// application ended; decode it with [Notification.AppAPIFieldChanged].
+	MsgMethodAppAPIFieldChanged = "alipay.open.app.api.field.changed"
+	// MsgMethodAuthAppAuthCancelled: a merchant cancelled the ISV's
+	// authorization; decode it with [Notification.AuthAppAuthCancelled].
+	MsgMethodAuthAppAuthCancelled = "alipay.open.auth.appauth.cancelled"
+	// MsgMethodAuthUserAuthCancelled: a user cancelled their authorization
+	// of a merchant's app; decode it with [Notification.AuthUserAuthCancelled].
+	MsgMethodAuthUserAuthCancelled = "alipay.open.auth.userauth.cancelled"
+	// NotifyTypeAppAuth is the notify_type of the authorization notify (it
+	// has no msg_method); decode it with [Notification.AppAuthNotify].
+	NotifyTypeAppAuth = "open_app_auth_notify"
 )
-
-// NotifyOption configures the verification of notifications and the
-// handler of the app gateway. Options check their argument: an invalid one
-// (or a nil one) makes [Client.NewNotifyHandler] and
-// [NotifyVerifier.NewNotifyHandler] fail when the handler is built, and
-// makes VerifyNotification return the error.
-type NotifyOption func(*notifyConfig) error
-
-// notifyConfig is what the notify options collect.
-type notifyConfig struct {
-	appIDs    map[string]bool                                       // accepted besides the client's own app id
-	appIDFunc func(ctx context.Context, appID string) (bool, error) // asked for other app ids; nil when none
-	merchants MerchantStore                                         // the registry; nil when none
-	confirm   *Client                                               // confirms cancellations; nil: the handler's client
-	maxBytes  int64
-	maxAge    time.Duration
-	lease     time.Duration
-	store     DedupeStore
-}
-
-// newNotifyConfig applies opts over the defaults.
-func newNotifyConfig(opts []NotifyOption) (notifyConfig, error) {
-	cfg := notifyConfig{maxBytes: DefaultNotifyMaxBytes, maxAge: DefaultNotifyMaxAge, lease: DefaultNotifyLease}
-	for i, opt := range opts {
-		if opt == nil {
-			return cfg, fmt.Errorf("alipay: notify option %d is nil", i)
-		}
-		if err := opt(&cfg); err != nil {
-			return cfg, err
-		}
-	}
-	return cfg, nil
-}
-
-// dedupeTTL is how long a processed notify_id is remembered: longer than a
-// replay can be accepted (utc_timestamp up to notifyClockSkew ahead, then
-// maxAge old), so every replay inside the window meets the dedupe store.
-func (cfg *notifyConfig) dedupeTTL() time.Duration { return cfg.maxAge + 2*notifyClockSkew }
-
-// WithNotifyAppIDs accepts notifications addressed (app_id) to these apps as
-// well as to the client's own app id, e.g. the merchant apps an ISV serves
-// (Alipay does not document which app receives field.changed in the ISV
-// case).
-// Route by the verified [Notification.AppID] and the event's UserAppID.
-func WithNotifyAppIDs(appIDs ...string) NotifyOption {
-	return func(c *notifyConfig) error {
-		if c.appIDs == nil {
-			c.appIDs = make(map[string]bool, len(appIDs))
-		}
-		for _, id := range appIDs {
-			if id == "" || strings.ContainsAny(id, " \t\r\n&=") {
-				return fmt.Errorf("alipay: WithNotifyAppIDs: invalid app id %q", id)
-			}
-			c.appIDs[id] = true
-		}
-		return nil
-	}
-}
-
-// WithNotifyAppIDFunc accepts notifications addressed (app_id) to the apps
-// for which fn reports true, besides the client's own app id and those of
-// [WithNotifyAppIDs]: e.g. a lookup in the ISV's own table of merchants, so
-// that merchants added while the server runs are accepted without building
-// a new handler. fn is asked only after the signature verified, only about
-// app ids of 1 to 64 letters, digits, '.', '_' and '-', with a ctx bounded
-// by 10 s; it must be safe for concurrent use. An error from fn makes the
-// handler answer "fail" (HTTP 503), so that Alipay delivers the message
-// again.
-func WithNotifyAppIDFunc(fn func(ctx context.Context, appID string) (bool, error)) NotifyOption {
-	return func(c *notifyConfig) error {
-		if fn == nil {
-			return errors.New("alipay: WithNotifyAppIDFunc: nil function")
-		}
-		c.appIDFunc = fn
-		return nil
-	}
-}
-
-// WithNotifyMerchantStore connects the handler to the registry of merchant
-// authorizations. Notifications addressed to any merchant the store holds
-// (in any state) are accepted, as the store is at the time of each message;
-// the authorization notify stores the new token before "success" is
-// answered; and alipay.open.auth.appauth.cancelled marks the merchant
-// cancelled once [Client.AuthTokenAppQuery] confirms it. See
-// [Client.NewNotifyHandler].
-func WithNotifyMerchantStore(store MerchantStore) NotifyOption {
-	return func(c *notifyConfig) error {
-		if store == nil {
-			return errors.New("alipay: WithNotifyMerchantStore: nil store")
-		}
-		c.merchants = store
-		return nil
-	}
-}
-
-// WithNotifyConfirmClient sets the ISV client (of [NewClient], for the same
-// app id) that confirms a cancellation with [Client.AuthTokenAppQuery]
-// before the handler marks a merchant cancelled. A handler built by
-// [Client.NewNotifyHandler] uses its own client by default; one built by
-// [NotifyVerifier.NewNotifyHandler] holds no private key, cannot sign the
-// query, and so needs this option together with [WithNotifyMerchantStore].
-func WithNotifyConfirmClient(isv *Client) NotifyOption {
-	return func(c *notifyConfig) error {
-		if isv == nil || isv.core == nil || isv.core.key == nil {
-			return errors.New("alipay: WithNotifyConfirmClient: nil client or a client without a private key")
-		}
-		c.confirm = &Client{core: isv.core} // the ISV itself, even if isv acts for a merchant
-		return nil
-	}
-}
-
-// WithNotifyMaxAge sets the replay window (default [DefaultNotifyMaxAge]):
-// a notification whose utc_timestamp is older than d, or more than five
-// minutes in the future, is refused. d must lie in (0, 30 days]. Keep it
-// longer than Alipay's retry schedule (about 25 h) or late retries of a
-// message that failed once are lost.
-func WithNotifyMaxAge(d time.Duration) NotifyOption {
-	return func(c *notifyConfig) error {
-		if d <= 0 || d > maxNotifyMaxAge {
-			return fmt.Errorf("alipay: WithNotifyMaxAge: %v is not in (0, 720h]", d)
-		}
-		c.maxAge = d
-		return nil
-	}
-}
 
 // Notification is a verified notification delivered to the app gateway:
 // a message of the Alipay message service (version 1.1, with msg_method),
 // or the authorization notify (notify_type open_app_auth_notify, version
-// 1.0, no msg_method). See docs/protocol.md. Every field comes from
+// 1.0, no msg_method); see docs/protocol.md#notifications. Every field comes from
 // parameters covered by the signature.
 type Notification struct {
 	// NotifyID is the notification id (通知ID), the deduplication key: 1 to
@@ -203,9 +62,9 @@ type Notification struct {
 	Version string `json:"version,omitempty"`
 	// Charset is the charset Alipay signed with, e.g. "UTF-8".
 	Charset string `json:"charset,omitempty"`
-	// EncryptType is "AES" when biz_content is encrypted. The signature is
-	// checked over the ciphertext as received (Alipay publishes no signed
-	// sample to confirm it); then, with [WithAESKey], biz_content is
+	// EncryptType is "AES" when biz_content is encrypted. Alipay has no
+	// signed sample of an encrypted message; the signature is checked over
+	// the ciphertext as received (docs/protocol.md row U7), then, with [WithAESKey], biz_content is
 	// decrypted (a failure is the step "decrypt"). Without the key
 	// BizContent stays the Base64 ciphertext.
 	EncryptType string `json:"encrypt_type,omitempty"`
@@ -226,8 +85,9 @@ type Notification struct {
 // AppAPIFieldChanged is the payload of the alipay.open.app.api.field.changed
 // message (用户信息申请记录审核通知), sent when the audit of a user-information
 // field application ends. It carries the fields of an application record;
-// Status is normalised case-insensitively, StatusRaw keeps the text received
-// and unknown keys are ignored. Alipay does not document the exact payload.
+// Status is normalised case-insensitively and StatusRaw keeps the text
+// received. Alipay does not publish this payload: unknown keys are ignored
+// and [Notification.BizContent] keeps the raw text (docs/protocol.md row U6).
 type AppAPIFieldChanged struct {
 	AuthFieldDTO
 }
@@ -238,7 +98,7 @@ type AppAPIFieldChanged struct {
 // than UTF-8, or when it is not exactly one JSON object; the raw text stays
 // in [Notification.BizContent].
 func (n *Notification) AppAPIFieldChanged() (*AppAPIFieldChanged, error) {
-	biz, err := n.bizObject(methodAppAPIFieldChanged, "")
+	biz, err := n.bizObject(MsgMethodAppAPIFieldChanged, "")
 	if err != nil {
 		return nil, err
 	}

@@ -49,7 +49,7 @@ func TestNotificationAES(t *testing.T) {
 		_, err := newNotifyClient(t, WithAESKey(other)).VerifyNotification(form)
 		var ve *VerifyError
 		require.ErrorAs(t, err, &ve)
-		assert.Equal(t, "decrypt", ve.Step)
+		assert.Equal(t, StepDecrypt, ve.Step)
 		assert.NotContains(t, err.Error(), other)
 	})
 }

@@ -101,7 +101,7 @@ func TestNotifyFoldedFieldReplayRefused(t *testing.T) {
 			n, err := c.VerifyNotification(folded)
 			var ve *VerifyError
 			require.ErrorAs(t, err, &ve, "the folded message must not verify")
-			assert.Equal(t, "ambiguous_field", ve.Step)
+			assert.Equal(t, StepAmbiguousField, ve.Step)
 			assert.ErrorIs(t, err, ErrSignature)
 			assert.Nil(t, n)
 
@@ -188,7 +188,7 @@ func TestNotifyIDShape(t *testing.T) {
 		_, err := c.VerifyNotification(signNotification(t, key, fieldChangedParams(id)))
 		var ve *VerifyError
 		require.ErrorAs(t, err, &ve, "%q", id)
-		assert.Equal(t, "bad_notify_id", ve.Step, "%q", id)
+		assert.Equal(t, StepBadNotifyID, ve.Step, "%q", id)
 	}
 }
 
@@ -263,6 +263,18 @@ func TestNotifyAmbiguityBeforeTimestamp(t *testing.T) {
 		_, err := c.VerifyNotification(signNotification(t, key, p))
 		var ve *VerifyError
 		require.ErrorAs(t, err, &ve, step)
-		assert.Equal(t, step, ve.Step)
+		assert.Equal(t, VerifyStep(step), ve.Step)
+	}
+}
+
+// TestParseUTCTimestamp: exactly 13 ASCII digits of Unix milliseconds.
+func TestParseUTCTimestamp(t *testing.T) {
+	t.Parallel()
+	ts, ok := parseUTCTimestamp("1716182055123")
+	require.True(t, ok)
+	assert.Equal(t, int64(1716182055123), ts.UnixMilli())
+	for _, s := range []string{"", "171618205512", "17161820551234", "171618205512a", "+716182055123", " 716182055123", "１716182055123"} {
+		_, ok := parseUTCTimestamp(s)
+		assert.False(t, ok, s)
 	}
 }

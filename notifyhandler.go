@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strconv"
-	"time"
 	"unicode/utf8"
 )
 
@@ -22,112 +21,40 @@ const (
 	ackFail    = "fail"
 )
 
-// storeCallTimeout bounds each call to the dedupe store.
-const storeCallTimeout = 10 * time.Second
-
-// WithNotifyMaxBytes bounds the request body [Client.NotifyHandler] reads
-// (default [DefaultNotifyMaxBytes], 64 KiB); a larger body is answered 413.
-// n must lie in [1 KiB, 10 MiB].
-func WithNotifyMaxBytes(n int64) NotifyOption {
-	return func(c *notifyConfig) error {
-		if n < 1<<10 || n > 10<<20 {
-			return fmt.Errorf("alipay: WithNotifyMaxBytes: %d is not in [1024, 10485760]", n)
-		}
-		c.maxBytes = n
-		return nil
-	}
-}
-
-// WithDedupeStore makes [Client.NotifyHandler] deduplicate through s
-// instead of a fresh [MemoryDedupeStore] of its own. Share one store (Redis,
-// a database) between every replica that receives the same app's messages.
-func WithDedupeStore(s DedupeStore) NotifyOption {
-	return func(c *notifyConfig) error {
-		if s == nil {
-			return errors.New("alipay: WithDedupeStore: nil store")
-		}
-		c.store = s
-		return nil
-	}
-}
-
-// WithNotifyLease sets how long [Client.NotifyHandler] claims a notify_id
-// while the user's function runs (default [DefaultNotifyLease]). The
-// function's ctx is cancelled when the lease ends, because a retry may then
-// claim the same message. If the process dies mid-way, the message can be
-// processed again once the lease has passed. Keep it well above fn's usual
-// run time; d must lie in (0, 1h].
-func WithNotifyLease(d time.Duration) NotifyOption {
-	return func(c *notifyConfig) error {
-		if d <= 0 || d > time.Hour {
-			return fmt.Errorf("alipay: WithNotifyLease: %v is not in (0, 1h]", d)
-		}
-		c.lease = d
-		return nil
-	}
-}
-
 // NotifyHandler returns the http.Handler of the app gateway (应用网关): it
 // receives Alipay's notifications, verifies each one with
 // [Client.VerifyNotification], and calls fn with every verified message,
 // whatever its msg_method or notify_type (decode field.changed with
 // [Notification.AppAPIFieldChanged], the authorization events with
 // [Notification.AppAuthNotify], [Notification.AuthAppAuthCancelled] and
-// [Notification.AuthUserAuthCancelled]). It is
-// [Client.NewNotifyHandler] with NotifyRoutes{Other: fn}, except that a
-// configuration error is not returned: prefer NewNotifyHandler, which
-// reports it when the handler is built, dispatches typed events and keeps
-// the registry current.
+// [Notification.AuthUserAuthCancelled]). It is [Client.NewNotifyHandler]
+// with NotifyRoutes{Other: fn}, except that a configuration error (a nil
+// fn, an invalid option) is not returned: every request then fails with 500
+// and an Error log. Prefer NewNotifyHandler, which reports it when the
+// handler is built, dispatches typed events and keeps the registry current.
 //
-// Requests: only POST (else 405) with an application/x-www-form-urlencoded
-// body (else 415) of at most [WithNotifyMaxBytes] (else 413). The form is
-// decoded once, body and URL query merged. A message that fails verification
-// is answered 400 and fn is not called.
+// The contract, explained in docs/notifications.md:
 //
-// Delivery is at least once: Alipay delivers a message again until it reads
-// the body "success". The handler answers "success" only when fn returned
-// nil for this notify_id, now or before; it answers "fail" when fn returned
-// an error or panicked (the panic is recovered and logged), when the dedupe
-// store failed, and while another call holds the message. So:
+//   - only a POST of an application/x-www-form-urlencoded body of at most
+//     [WithNotifyMaxBytes] is read (else 405, 415, 413); a message that
+//     fails verification is answered 400;
+//   - fn runs only for verified, fresh messages, holding a claim on the
+//     notify_id in the dedupe store ([WithDedupeStore]; by default an
+//     in-memory [MemoryDedupeStore]), with a ctx cancelled when the lease
+//     ([WithNotifyLease]) ends;
+//   - "success" is answered only once fn returned nil for the notify_id,
+//     now or before; "fail" (Alipay delivers again) when fn failed or
+//     panicked, the store failed, or another delivery holds the claim;
+//   - fn may still see a message twice (a crash after fn returned, a lost
+//     in-memory store, replicas without a shared store): make it
+//     idempotent;
+//   - serve it from an [http.Server] with ReadHeaderTimeout, ReadTimeout
+//     and a WriteTimeout above the lease: the handler cannot bound how
+//     slowly a request arrives (docs/notifications.md#serving).
 //
-//   - fn is called only for verified, fresh messages, and never without a
-//     claim on the notify_id in the dedupe store ([WithDedupeStore]; by
-//     default an in-memory [MemoryDedupeStore] of this handler only);
-//   - a notify_id whose fn call returned nil is not passed to fn again while
-//     the store remembers it: for the replay window ([WithNotifyMaxAge]) plus
-//     ten minutes, longer than any replay is accepted, so every replay is
-//     either deduplicated or refused as stale;
-//   - a failed or panicking fn is released at once and runs again on
-//     Alipay's retry; a crashed process is retried after the lease
-//     ([WithNotifyLease]); a call that outlives its lease cannot free or
-//     complete the claim of the retry that took over (claims are owned, see
-//     [DedupeStore]), so no third call runs alongside that retry;
-//   - fn may still see a message twice: when its process dies after fn
-//     returned but before the store recorded it, when the in-memory store is
-//     lost (restart) or full, or when two replicas do not share a store.
-//     Make fn idempotent.
-//
-// If recording a processed id fails, the handler logs a warning and still
-// answers "success": the work is done, and "fail" would only cause a retry
-// that the lost record can no longer recognise.
-//
-// The handler cannot bound how slowly a request arrives: it reads at most
-// [WithNotifyMaxBytes] of body, but a client that trickles the headers or
-// the body holds a connection and a goroutine for as long as the
-// [http.Server] lets it, and a zero http.Server (so [http.ListenAndServe])
-// lets it forever. Serve the handler from an http.Server with
-// ReadHeaderTimeout and ReadTimeout set (Alipay sends a few KiB at once:
-// 10 s and 30 s are ample), and a WriteTimeout above the lease:
-//
-//	srv := &http.Server{Addr: ":8080", Handler: mux,
-//		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-//		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
-//
-// fn gets the request's ctx, cancelled when the lease ends. Rejections are
-// logged at Warn through the client's logger with the reason, notify_id and
-// msg_method (or notify_type); never the form, the content or the
-// signature. An invalid option or a nil fn makes every request fail with
-// 500 and an Error log.
+// Rejections are logged at Warn through the client's logger with the
+// reason, notify_id and msg_method (or notify_type); never the form, the
+// content or the signature.
 func (c *Client) NotifyHandler(fn func(ctx context.Context, n *Notification) error, opts ...NotifyOption) http.Handler {
 	if fn == nil {
 		return c.misconfigured(errors.New("alipay: NotifyHandler: nil function"))
@@ -182,7 +109,7 @@ func (h *notifyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.reply(ctx, w, http.StatusServiceUnavailable, ackFail)
 			return
 		}
-		h.log(ctx, slog.LevelWarn, "alipay: notification rejected", append([]slog.Attr{slog.String("reason", ve.Step)}, attrs...)...)
+		h.log(ctx, slog.LevelWarn, "alipay: notification rejected", append([]slog.Attr{slog.String("reason", string(ve.Step))}, attrs...)...)
 		h.reply(ctx, w, http.StatusBadRequest, ackFail)
 		return
 	}

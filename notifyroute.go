@@ -45,45 +45,27 @@ func (r *NotifyRoutes) empty() bool {
 // messages of the message service (alipay.open.auth.appauth.cancelled,
 // alipay.open.auth.userauth.cancelled, alipay.open.app.api.field.changed
 // and any other subscribed one); it verifies each one as
-// [Client.VerifyNotification] does (V1, RSA2 from the configuration),
-// deduplicates it on notify_id with owned claims, and hands it to routes
-// (see [NotifyRoutes]). Requests, acknowledgements, deduplication and
-// timeouts are as described at [Client.NotifyHandler].
+// [Client.VerifyNotification] does, deduplicates it on notify_id with owned
+// claims, and hands it to routes (see [NotifyRoutes]). Requests,
+// acknowledgements, deduplication and timeouts are as described at
+// [Client.NotifyHandler].
 //
 // Configuration errors come back here, not as failing requests: a nil or
 // invalid option, routes without any function and without
 // [WithNotifyMerchantStore], or a [WithNotifyConfirmClient] client of
 // another app id.
 //
-// With [WithNotifyMerchantStore] the handler keeps the registry current:
+// With [WithNotifyMerchantStore] the handler keeps the registry current
+// (docs/notifications.md#the-registry): the authorization notify's token is
+// stored with [Client.RecordAuthorization] before "success" is answered;
+// alipay.open.auth.appauth.cancelled marks a known merchant
+// [MerchantCancelled] once a verified [Client.AuthTokenAppQuery] confirms
+// it (tokens and history stay; a failed query answers "fail"); and the app
+// ids of the merchants it holds are accepted. A store failure answers
+// "fail", so that Alipay delivers the message again.
 //
-//   - the authorization notify: the new token is stored with
-//     [Client.RecordAuthorization] (At = detail.auth_time, Code =
-//     detail.app_auth_code, so that a redirect bringing the code the
-//     notify spent counts as success) before "success" is answered; a
-//     store failure answers "fail", so that Alipay delivers it again. A
-//     notify without a token or an auth_app_id, or one for another ISV app
-//     (app_id or detail.app_id not the client's), stores nothing and is
-//     logged. A non-empty error member is logged at Warn and surfaced as
-//     [AppAuthNotify.HasError].
-//   - alipay.open.auth.appauth.cancelled: a merchant the registry does
-//     not know is acknowledged (and logged). For a known one, the stored
-//     token is first checked with [Client.AuthTokenAppQuery]: only a
-//     verified answer with status "invalid", or the verified sub_code
-//     AUTH_TOKEN_NOT_EXISTED, confirms the cancellation, and the merchant
-//     is then marked [MerchantCancelled] with the message's method as the
-//     reason; tokens and history stay. A query saying the token is valid
-//     (the merchant authorised again) marks nothing; a query that fails
-//     answers "fail", so that Alipay delivers the message again later.
-//     [Client.ForMerchant] then refuses the merchant with a
-//     [*MerchantStateError].
-//   - app_ids of the merchants the store holds are accepted, as the store
-//     is when each message arrives, besides [WithNotifyAppIDs] and
-//     [WithNotifyAppIDFunc].
-//
-// A handler is built once per process and serves every merchant: a
-// merchant added to the registry (or to the function's table) is accepted
-// at once, and the dedupe store stays the same.
+// Build one handler per process: it serves every merchant, and a merchant
+// added to the registry is accepted at once.
 func (c *Client) NewNotifyHandler(routes NotifyRoutes, opts ...NotifyOption) (http.Handler, error) {
 	return newNotifyHandler(c, &Client{core: c.core}, routes, opts)
 }
@@ -120,7 +102,7 @@ func newNotifyHandler(verifier, confirm *Client, routes NotifyRoutes, opts []Not
 func (h *notifyHandler) dispatch(ctx context.Context, n *Notification) error {
 	r, store := &h.routes, h.cfg.merchants
 	switch {
-	case n.MsgMethod == "" && n.NotifyType == notifyTypeAppAuth && (r.AppAuthNotify != nil || store != nil):
+	case n.MsgMethod == "" && n.NotifyType == NotifyTypeAppAuth && (r.AppAuthNotify != nil || store != nil):
 		ev, err := n.AppAuthNotify()
 		if err != nil {
 			return err
@@ -131,7 +113,7 @@ func (h *notifyHandler) dispatch(ctx context.Context, n *Notification) error {
 		if r.AppAuthNotify != nil {
 			return r.AppAuthNotify(ctx, n, ev)
 		}
-	case n.MsgMethod == methodAuthAppAuthCancelled && (r.AuthAppAuthCancelled != nil || store != nil):
+	case n.MsgMethod == MsgMethodAuthAppAuthCancelled && (r.AuthAppAuthCancelled != nil || store != nil):
 		ev, err := n.AuthAppAuthCancelled()
 		if err != nil {
 			return err
@@ -142,13 +124,13 @@ func (h *notifyHandler) dispatch(ctx context.Context, n *Notification) error {
 		if r.AuthAppAuthCancelled != nil {
 			return r.AuthAppAuthCancelled(ctx, n, ev)
 		}
-	case n.MsgMethod == methodAuthUserAuthCancelled && r.AuthUserAuthCancelled != nil:
+	case n.MsgMethod == MsgMethodAuthUserAuthCancelled && r.AuthUserAuthCancelled != nil:
 		ev, err := n.AuthUserAuthCancelled()
 		if err != nil {
 			return err
 		}
 		return r.AuthUserAuthCancelled(ctx, n, ev)
-	case n.MsgMethod == methodAppAPIFieldChanged && r.AppAPIFieldChanged != nil:
+	case n.MsgMethod == MsgMethodAppAPIFieldChanged && r.AppAPIFieldChanged != nil:
 		ev, err := n.AppAPIFieldChanged()
 		if err != nil {
 			return err
@@ -236,7 +218,7 @@ func (h *notifyHandler) cancelAuthorization(ctx context.Context, n *Notification
 		if cur.Version == 0 || cur.State == MerchantCancelled || !cur.AppAuthToken.Equal(token) {
 			return errUnchanged // deleted, marked already, or authorised again since the query
 		}
-		cur.setState(MerchantCancelled, methodAuthAppAuthCancelled, h.c.core.now())
+		cur.setState(MerchantCancelled, MsgMethodAuthAppAuthCancelled, h.c.core.now())
 		return nil
 	})
 	if err != nil {

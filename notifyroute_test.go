@@ -45,7 +45,7 @@ func newRouteRig(t *testing.T, routes NotifyRoutes, opts ...NotifyOption) *route
 	t.Helper()
 	rig := &routeRig{store: &flakyStore{MerchantStore: NewMemoryMerchantStore()},
 		node: `{"code":"10000","msg":"Success","status":"invalid"}`}
-	gw := newFUGateway(t, func(r *fuRequest) (string, bool) {
+	gw := newLoopbackGateway(t, func(r *gatewayRequest) (string, bool) {
 		rig.queries.Add(1)
 		rig.mu.Lock()
 		defer rig.mu.Unlock()
@@ -212,7 +212,7 @@ func TestNotifyRouteCancelConfirmed(t *testing.T) {
 			}})
 			rig.setQuery(node)
 			before := rig.record(t, katMerchantApp, testToken)
-			status, ack := rig.post(t, messageParams("2024052000262171013056307524600501", methodAuthAppAuthCancelled, testAppID,
+			status, ack := rig.post(t, messageParams("2024052000262171013056307524600501", MsgMethodAuthAppAuthCancelled, testAppID,
 				`{"auth_app_id":"`+katMerchantApp+`"}`))
 			require.Equal(t, http.StatusOK, status)
 			require.Equal(t, "success", ack)
@@ -223,7 +223,7 @@ func TestNotifyRouteCancelConfirmed(t *testing.T) {
 			m, err := rig.store.Get(context.Background(), katMerchantApp)
 			require.NoError(t, err)
 			assert.Equal(t, MerchantCancelled, m.State)
-			assert.Equal(t, methodAuthAppAuthCancelled, m.Reason)
+			assert.Equal(t, MsgMethodAuthAppAuthCancelled, m.Reason)
 			assert.True(t, m.AppAuthToken.Equal(before.AppAuthToken), "the token stays")
 			require.Len(t, m.History, len(before.History)+1, "history kept")
 			for i, e := range before.History {
@@ -246,7 +246,7 @@ func TestNotifyRouteCancelNotConfirmed(t *testing.T) {
 	rig := newRouteRig(t, NotifyRoutes{})
 	rig.record(t, katMerchantApp, testToken)
 	cancel := func(id string) (int, string) {
-		return rig.post(t, messageParams(id, methodAuthAppAuthCancelled, testAppID, `{"auth_app_id":"`+katMerchantApp+`"}`))
+		return rig.post(t, messageParams(id, MsgMethodAuthAppAuthCancelled, testAppID, `{"auth_app_id":"`+katMerchantApp+`"}`))
 	}
 	rig.setQuery(`{"code":"10000","msg":"Success","status":"valid"}`)
 	status, ack := cancel("2024052000262171013056307524600502")
@@ -261,7 +261,7 @@ func TestNotifyRouteCancelNotConfirmed(t *testing.T) {
 	assert.Equal(t, MerchantAuthorized, m.State, "not confirmed: not marked")
 
 	queries := rig.queries.Load()
-	status, ack = rig.post(t, messageParams("2024052000262171013056307524600504", methodAuthAppAuthCancelled, testAppID,
+	status, ack = rig.post(t, messageParams("2024052000262171013056307524600504", MsgMethodAuthAppAuthCancelled, testAppID,
 		`{"auth_app_id":"2021004000000077"}`))
 	assert.Equal(t, http.StatusOK, status)
 	assert.Equal(t, "success", ack, "an unknown merchant's cancel is acknowledged")
@@ -277,7 +277,7 @@ func TestNotifyRouteUserAuthCancelled(t *testing.T) {
 		seen = ev
 		return nil
 	}})
-	status, _ := rig.post(t, messageParams("2024052000262171013056307524600505", methodAuthUserAuthCancelled, testAppID,
+	status, _ := rig.post(t, messageParams("2024052000262171013056307524600505", MsgMethodAuthUserAuthCancelled, testAppID,
 		`{"cancel_time":1716182055000,"user_id":"2088000000000003","app_id":"`+testAppID+`"}`))
 	require.Equal(t, http.StatusOK, status)
 	require.NotNil(t, seen)
@@ -305,11 +305,11 @@ func TestNotifyRouteDispatch(t *testing.T) {
 		return status
 	}
 	assert.Equal(t, http.StatusOK, post(fieldChangedParams("2024052000262171013056307524600601")))
-	assert.Equal(t, http.StatusOK, post(messageParams("2024052000262171013056307524600602", methodAuthUserAuthCancelled, testAppID, `{"user_id":"2088"}`)))
+	assert.Equal(t, http.StatusOK, post(messageParams("2024052000262171013056307524600602", MsgMethodAuthUserAuthCancelled, testAppID, `{"user_id":"2088"}`)))
 	assert.Equal(t, http.StatusOK, post(authNotifyParams("2024052000222205656083451410597744", authNotifyToken)))
 	assert.Equal(t, int32(1), fields.Load())
 	assert.Equal(t, int32(2), others.Load())
-	assert.Equal(t, http.StatusInternalServerError, post(messageParams("2024052000262171013056307524600603", methodAppAPIFieldChanged, testAppID, `[1]`)))
+	assert.Equal(t, http.StatusInternalServerError, post(messageParams("2024052000262171013056307524600603", MsgMethodAppAPIFieldChanged, testAppID, `[1]`)))
 }
 
 // TestNewNotifyHandlerBuildErrors: configuration errors come back when the
@@ -368,7 +368,7 @@ func TestNotifyRouteAcceptsNewMerchants(t *testing.T) {
 	var calls atomic.Int32
 	rig := newRouteRig(t, NotifyRoutes{Other: func(context.Context, *Notification) error { calls.Add(1); return nil }}, WithNotifyAppIDFunc(fn))
 	field := func(id, appID string) int {
-		status, _ := rig.post(t, messageParams(id, methodAppAPIFieldChanged, appID, fieldChangedParams("x")["biz_content"]))
+		status, _ := rig.post(t, messageParams(id, MsgMethodAppAPIFieldChanged, appID, fieldChangedParams("x")["biz_content"]))
 		return status
 	}
 	const viaStore, viaFunc = "2021004000000011", "2021004000000012"

@@ -12,9 +12,6 @@ import (
 	"github.com/isvkit/alipay/internal/aescbc"
 )
 
-// notifyTypeAppAuth is the notify_type of the authorization notify.
-const notifyTypeAppAuth = "open_app_auth_notify"
-
 // VerifyNotification verifies one notification of the app gateway and
 // returns it: a message of the message service (version 1.1, with
 // msg_method) or the authorization notify (notify_type
@@ -24,54 +21,30 @@ const notifyTypeAppAuth = "open_app_auth_notify"
 // them in r.Form; never decode values again.
 //
 // The checks run in this order, and the first that fails gives a
-// [*VerifyError] (unwrapping to [ErrSignature]) with this Step:
-//
-//   - "duplicate_param": a parameter appears more than once;
-//   - "missing_sign": sign is absent or empty;
-//   - "sign_type_mismatch": sign_type is present and not RSA2: the algorithm
-//     comes from the configuration, never from the message;
-//   - "malformed_sign": sign is not strict standard Base64 (a '+' that became
-//     a space on the way is refused, not repaired);
-//   - "bad_signature": the V1 content (every parameter but sign and
-//     sign_type, sorted by key, k=v joined by '&', empty values kept) does
-//     not verify with SHA256withRSA under the Alipay public key;
-//   - "app_id_mismatch": app_id is neither the client's nor one of
-//     [WithNotifyAppIDs], nor accepted by [WithNotifyAppIDFunc] or known to
-//     the registry of [WithNotifyMerchantStore] (a failure of those two is
-//     returned as an error that is not a VerifyError);
-//   - "missing_field": notify_id, msg_method or utc_timestamp is absent or
-//     empty (trade notifications of the old 1.0 protocol end here); for the
-//     authorization notify: notify_id or notify_time;
-//   - "ambiguous_field": the V1 content could be read as other parameters,
-//     as when a signed message is re-sent with "notify_id=<id>&notify_type=…"
-//     folded into one value to pass under a new notify_id. Refused: a
-//     parameter name that is empty or holds '&', '=' or a control
-//     character; a protocol field (notify_id, notify_type, notify_time,
-//     utc_timestamp, app_id, auth_app_id, msg_method, msg_type, msg_app_id,
-//     version, charset, sign_type, encrypt_type) holding '&', '=', a control
-//     character or a non-ASCII byte; a biz_content that is neither empty
-//     nor exactly one JSON value (nor, with encrypt_type, Base64); '&' in
-//     any other value. Business text inside biz_content's JSON may hold
-//     '&', '=' and '%';
-//   - "bad_notify_id": notify_id is not 1 to 64 ASCII letters and digits
-//     (Alipay's are 32 to 35: digits, or hex for trade notifications);
-//   - "unsupported_version": the authorization notify's version is neither
-//     empty nor "1.0" (Alipay's own rule for this notify);
-//   - "bad_timestamp": utc_timestamp is not 13 digits of Unix milliseconds,
-//     or notify_time not "yyyy-MM-dd HH:mm:ss";
-//   - "stale_timestamp": utc_timestamp (notify_time, read in UTC+8) lies
-//     outside the window of [WithNotifyMaxAge] (or more than 5 minutes
-//     ahead of the client's clock).
+// [*VerifyError] (unwrapping to [ErrSignature]) with its step:
+// [StepDuplicateParam], [StepMissingSign], [StepSignTypeMismatch],
+// [StepMalformedSign], [StepBadSignature] (over the V1 content: every
+// parameter but sign and sign_type, sorted by key, k=v joined by '&', empty
+// values kept), [StepAppIDMismatch], [StepMissingField],
+// [StepAmbiguousField], [StepBadNotifyID], [StepUnsupportedVersion]
+// (authorization notify only), [StepBadTimestamp], [StepStaleTimestamp]
+// and [StepDecrypt]; docs/protocol.md#notifications says why each exists.
+// A failure of the lookups of [WithNotifyAppIDFunc] or
+// [WithNotifyMerchantStore] is returned as an error that is not a
+// VerifyError.
 //
 // The error's Content is the V1 content (at most 512 bytes) with every
 // token and app_auth_code replaced by "[redacted]"; no error holds the
-// signature. Options other than WithNotifyAppIDs, WithNotifyAppIDFunc,
-// WithNotifyMerchantStore and WithNotifyMaxAge are ignored here; the
-// lookups of the last two run without a ctx of the caller, bounded by 10 s
-// (use [NotifyVerifier.VerifyNotification] to pass one).
+// signature. The options that apply are WithNotifyAppIDs,
+// WithNotifyAppIDFunc, WithNotifyMerchantStore and WithNotifyMaxAge; the
+// lookups of the two in the middle run without a ctx of the caller,
+// bounded by 10 s (use [NotifyVerifier.VerifyNotification] to pass one).
+// An option that configures only a handler (WithNotifyMaxBytes,
+// WithDedupeStore, WithNotifyLease, WithNotifyConfirmClient) is refused
+// with an error naming it.
 // VerifyNotification does not deduplicate: see [Client.NewNotifyHandler].
 func (c *Client) VerifyNotification(params url.Values, opts ...NotifyOption) (*Notification, error) {
-	cfg, err := newNotifyConfig(opts)
+	cfg, err := newVerifyConfig(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -88,26 +61,26 @@ func (c *Client) verifyNotification(ctx context.Context, params url.Values, cfg 
 		case 1:
 			flat[k] = vs[0]
 		default:
-			return nil, &VerifyError{Method: kind, Step: "duplicate_param"}
+			return nil, &VerifyError{Method: kind, Step: StepDuplicateParam}
 		}
 	}
 	content := v1Content(flat)
-	fail := func(step string) error {
+	fail := func(step VerifyStep) error {
 		return &VerifyError{Method: kind, Step: step, Content: c.snippet([]byte(scrubTokenMembers(string(content))))}
 	}
 	sign := flat["sign"]
 	if sign == "" {
-		return nil, fail("missing_sign")
+		return nil, fail(StepMissingSign)
 	}
 	if st, ok := flat["sign_type"]; ok && st != signTypeRSA2 {
-		return nil, fail("sign_type_mismatch")
+		return nil, fail(StepSignTypeMismatch)
 	}
 	sig, ok := decodeSign(sign)
 	if !ok {
-		return nil, fail("malformed_sign")
+		return nil, fail(StepMalformedSign)
 	}
 	if !c.verifyNotifyContent(content, sig) {
-		return nil, fail("bad_signature")
+		return nil, fail(StepBadSignature)
 	}
 	// Verified from here on: every value below is Alipay's.
 	delete(flat, "sign")
@@ -116,23 +89,23 @@ func (c *Client) verifyNotification(ctx context.Context, params url.Values, cfg 
 	case err != nil:
 		return nil, err
 	case !ok:
-		return nil, fail("app_id_mismatch")
+		return nil, fail(StepAppIDMismatch)
 	}
-	if flat["msg_method"] == "" && flat["notify_type"] == notifyTypeAppAuth {
+	if flat["msg_method"] == "" && flat["notify_type"] == NotifyTypeAppAuth {
 		return c.verifiedAuthNotify(flat, cfg, fail)
 	}
 	if flat["notify_id"] == "" || flat["msg_method"] == "" || flat["utc_timestamp"] == "" {
-		return nil, fail("missing_field")
+		return nil, fail(StepMissingField)
 	}
 	if !unambiguousSplit(flat) {
-		return nil, fail("ambiguous_field")
+		return nil, fail(StepAmbiguousField)
 	}
 	if !validNotifyID(flat["notify_id"]) {
-		return nil, fail("bad_notify_id")
+		return nil, fail(StepBadNotifyID)
 	}
 	ts, ok := parseUTCTimestamp(flat["utc_timestamp"])
 	if !ok {
-		return nil, fail("bad_timestamp")
+		return nil, fail(StepBadTimestamp)
 	}
 	return c.verifiedNotification(flat, ts, cfg, fail)
 }
@@ -140,22 +113,22 @@ func (c *Client) verifyNotification(ctx context.Context, params url.Values, cfg 
 // verifiedAuthNotify finishes the checks of the authorization notify
 // (signature and app_id verified) and returns it with its secrets
 // redacted from BizContent and Params.
-func (c *Client) verifiedAuthNotify(flat map[string]string, cfg *notifyConfig, fail func(string) error) (*Notification, error) {
+func (c *Client) verifiedAuthNotify(flat map[string]string, cfg *notifyConfig, fail func(VerifyStep) error) (*Notification, error) {
 	if flat["notify_id"] == "" || flat["notify_time"] == "" {
-		return nil, fail("missing_field")
+		return nil, fail(StepMissingField)
 	}
 	if !unambiguousSplit(flat) {
-		return nil, fail("ambiguous_field")
+		return nil, fail(StepAmbiguousField)
 	}
 	if !validNotifyID(flat["notify_id"]) {
-		return nil, fail("bad_notify_id")
+		return nil, fail(StepBadNotifyID)
 	}
 	if v := flat["version"]; v != "" && v != "1.0" {
-		return nil, fail("unsupported_version")
+		return nil, fail(StepUnsupportedVersion)
 	}
 	ts, err := time.ParseInLocation(time.DateTime, flat["notify_time"], alipayZone)
 	if err != nil {
-		return nil, fail("bad_timestamp")
+		return nil, fail(StepBadTimestamp)
 	}
 	n, err := c.verifiedNotification(flat, ts, cfg, fail)
 	if err != nil {
@@ -174,16 +147,16 @@ func (c *Client) verifiedAuthNotify(flat map[string]string, cfg *notifyConfig, f
 // verifiedNotification checks the replay window of a notification sent at
 // ts, decrypts its biz_content when it is encrypted and the client has the
 // key, and returns it.
-func (c *Client) verifiedNotification(flat map[string]string, ts time.Time, cfg *notifyConfig, fail func(string) error) (*Notification, error) {
+func (c *Client) verifiedNotification(flat map[string]string, ts time.Time, cfg *notifyConfig, fail func(VerifyStep) error) (*Notification, error) {
 	now := c.core.now()
 	if now.Sub(ts) > cfg.maxAge || ts.Sub(now) > notifyClockSkew {
-		return nil, fail("stale_timestamp")
+		return nil, fail(StepStaleTimestamp)
 	}
 	biz, decrypted := flat["biz_content"], false
 	if strings.EqualFold(flat["encrypt_type"], "AES") && c.core.hasAES() {
 		plain, err := aescbc.DecryptBase64([]byte(c.core.aesKey), biz)
 		if err != nil {
-			return nil, fail("decrypt")
+			return nil, fail(StepDecrypt)
 		}
 		biz, decrypted = string(plain), true
 	}

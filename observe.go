@@ -81,7 +81,7 @@ func (c *Client) startObserving(ctx context.Context, method string) (context.Con
 
 // report fills in what the answer says, writes the attempt's Debug record
 // and hands the attempt to the observer.
-func (c *Client) report(ctx context.Context, o Observer, a *Attempt, res *outcome) {
+func (c *Client) report(ctx context.Context, o Observer, a *Attempt, res *verifiedBody) {
 	var (
 		apiErr *APIError
 		resErr *ResponseError
@@ -102,7 +102,7 @@ func (c *Client) report(ctx context.Context, o Observer, a *Attempt, res *outcom
 
 // logAttempt writes the Debug record of one attempt, when Debug is
 // enabled: one record per attempt, so one per call without retries.
-func (c *Client) logAttempt(ctx context.Context, a *Attempt, res *outcome) {
+func (c *Client) logAttempt(ctx context.Context, a *Attempt, res *verifiedBody) {
 	l := c.core.logger
 	if !l.Enabled(ctx, slog.LevelDebug) {
 		return
@@ -131,9 +131,9 @@ func (c *Client) logAttempt(ctx context.Context, a *Attempt, res *outcome) {
 	case errors.As(err, &apiErr):
 		attrs = append(attrs, slog.String("sub_code", apiErr.SubCode), slog.Bool("verified", apiErr.Verified))
 	case errors.As(err, &verErr): // its Error() quotes the response node: log the step only
-		attrs = append(attrs, slog.String("error", "verification failed"), slog.String("step", verErr.Step))
+		attrs = append(attrs, slog.String("error", "verification failed"), slog.String("step", string(verErr.Step)))
 	case errors.As(err, &resErr): // its Error() quotes the body: log the reason only
-		attrs = append(attrs, slog.String("error", "unusable response"), slog.String("reason", resErr.Reason))
+		attrs = append(attrs, slog.String("error", "unusable response"), slog.String("reason", string(resErr.Reason)))
 	case err != nil:
 		attrs = append(attrs, slog.String("error", err.Error()))
 	}

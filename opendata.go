@@ -211,9 +211,9 @@ func openDataError(name string, err error) error {
 	switch oe.Reason {
 	case opendata.ReasonDuplicateKey, opendata.ReasonMissingSign, opendata.ReasonSignTypeMismatch,
 		opendata.ReasonMalformedSign, opendata.ReasonBadSignature:
-		return &VerifyError{Method: name, Step: oe.Reason}
+		return &VerifyError{Method: name, Step: VerifyStep(oe.Reason)} // spelled as the Step constants
 	case opendata.ReasonDecryptFailed:
-		return &VerifyError{Method: name, Step: "decrypt"}
+		return &VerifyError{Method: name, Step: StepDecrypt}
 	default:
 		return &EnvelopeError{Method: name, Reason: oe.Reason}
 	}

@@ -122,13 +122,13 @@ func checkOpenDataReject(t *testing.T, reason string, err error) {
 	case "duplicate_key", "missing_sign", "sign_type_mismatch", "malformed_sign", "bad_signature":
 		var ve *VerifyError
 		require.ErrorAs(t, err, &ve)
-		assert.Equal(t, reason, ve.Step)
+		assert.Equal(t, VerifyStep(reason), ve.Step)
 		assert.Empty(t, ve.Content)
 		assert.ErrorIs(t, err, ErrSignature)
 	case "decrypt_failed":
 		var ve *VerifyError
 		require.ErrorAs(t, err, &ve)
-		assert.Equal(t, "decrypt", ve.Step)
+		assert.Equal(t, StepDecrypt, ve.Step)
 		assert.ErrorIs(t, err, ErrSignature)
 	case "invalid_envelope", "missing_response", "not_encrypted", "unsupported_encrypt_type", "unsupported_charset", "invalid_plaintext":
 		var ee *EnvelopeError

@@ -67,7 +67,7 @@ func TestOpenDataKeyRotation(t *testing.T) {
 	_, err := openDataClient(t, "keys/alipay_test_public.pem", sliceKeys{otherAESKey}).PhoneNumber(ctx, katMerchantApp, env)
 	var ve *VerifyError
 	require.ErrorAs(t, err, &ve)
-	assert.Equal(t, "decrypt", ve.Step)
+	assert.Equal(t, StepDecrypt, ve.Step)
 	assert.Equal(t, "alipay: PhoneNumber: verification failed at decrypt", err.Error())
 }
 

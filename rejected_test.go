@@ -64,6 +64,7 @@ func TestAppIDProblemsDescribed(t *testing.T) {
 		_, err := NewClient(appID, keyOptions(t)...)
 		require.Error(t, err, appID)
 		assert.True(t, strings.HasPrefix(err.Error(), "alipay: NewClient: "+want), "%q: %v", appID, err)
+		assert.ErrorContains(t, checkAppID(appID), want, "NewClient's check")
 	}
 	_, err := NewClient("2021.0001.00\u00e9", keyOptions(t)...)
 	assert.ErrorContains(t, err, `"2021.0001.00"… (14 bytes)`, "a prefix never cuts a character")

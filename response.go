@@ -15,9 +15,9 @@ import (
 	"github.com/isvkit/alipay/internal/jsonnode"
 )
 
-// outcome is a verified success: the business JSON of the response node
+// verifiedBody is a verified success: the business JSON of the response node
 // (the signed bytes, or the decrypted plaintext in AES mode).
-type outcome struct {
+type verifiedBody struct {
 	body    json.RawMessage
 	traceID string
 }
@@ -30,37 +30,39 @@ type nodeStatus struct {
 	SubMsg  string `json:"sub_msg"`
 }
 
-// readResponse applies the strict policy of protocol.md §5.5 to one gateway
-// answer: find the exact node, verify the signature over its raw bytes (with
+// readResponse applies the strict policy of docs/protocol.md#verification
+// to one gateway answer: find the exact node, verify the signature over its raw bytes (with
 // Java's `\/` fallback), and only then decode what verified. A success is
 // returned only with a valid signature; an unsigned failure becomes an
 // *APIError marked unverified; anything else is a *VerifyError or a
 // *ResponseError and nothing from the body is trusted.
-func (c *Client) readResponse(ctx context.Context, method string, status int, h http.Header, body []byte) (*outcome, error) {
+func (c *Client) readResponse(ctx context.Context, method string, status int, h http.Header, body []byte) (*verifiedBody, error) {
 	trace := h.Get("trace_id")
 	if status >= 300 && status < 400 {
-		return nil, &ResponseError{Method: method, StatusCode: status, Reason: "redirect", Body: c.snippet(body), TraceID: trace}
+		return nil, &ResponseError{Method: method, StatusCode: status, Reason: ReasonRedirect, Body: c.snippet(body), TraceID: trace}
 	}
 	if status != http.StatusOK {
-		return nil, &ResponseError{Method: method, StatusCode: status, Reason: "http_status", Body: c.snippet(body), TraceID: trace}
+		return nil, &ResponseError{Method: method, StatusCode: status, Reason: ReasonHTTPStatus, Body: c.snippet(body), TraceID: trace}
 	}
 	env, err := jsonnode.Extract(body, jsonnode.NodeName(method))
 	if err != nil {
 		var je *jsonnode.Error
 		errors.As(err, &je)
+		// jsonnode's reasons are spelled as the Step and Reason constants
+		// (TestExtractReasonsAreConstants).
 		if je.Reason == jsonnode.ReasonDuplicateNode || je.Reason == jsonnode.ReasonDuplicateKey {
-			return nil, &VerifyError{Method: method, Step: je.Reason}
+			return nil, &VerifyError{Method: method, Step: VerifyStep(je.Reason)}
 		}
-		return nil, &ResponseError{Method: method, StatusCode: status, Reason: je.Reason, Body: c.snippet(body), TraceID: trace}
+		return nil, &ResponseError{Method: method, StatusCode: status, Reason: ResponseReason(je.Reason), Body: c.snippet(body), TraceID: trace}
 	}
-	fail := func(step string, content []byte) error {
+	fail := func(step VerifyStep, content []byte) error {
 		return &VerifyError{Method: method, Step: step, Content: c.snippet(content), CertSN: env.CertSN}
 	}
 	if env.Encrypted && !c.core.hasAES() {
-		return nil, fail("encrypted_without_key", nil)
+		return nil, fail(StepEncryptedWithoutKey, nil)
 	}
 	if !env.SignOK {
-		return nil, fail("malformed_sign", nil)
+		return nil, fail(StepMalformedSign, nil)
 	}
 	if env.Sign == "" {
 		if !env.Encrypted {
@@ -68,7 +70,7 @@ func (c *Client) readResponse(ctx context.Context, method string, status int, h 
 				return nil, c.apiError(method, env.Value, trace, false)
 			}
 		}
-		return nil, fail("missing_sign", env.Value)
+		return nil, fail(StepMissingSign, env.Value)
 	}
 	key, err := c.alipayKeyFor(ctx, method, env.CertSN)
 	if err != nil {
@@ -76,21 +78,21 @@ func (c *Client) readResponse(ctx context.Context, method string, status int, h 
 	}
 	sig, ok := decodeSign(env.Sign)
 	if !ok {
-		return nil, fail("malformed_sign", env.Value)
+		return nil, fail(StepMalformedSign, env.Value)
 	}
 	content, ok := verifyNode(key, env.Value, sig)
 	if !ok {
-		return nil, fail("bad_signature", env.Value)
+		return nil, fail(StepBadSignature, env.Value)
 	}
 	business := content
 	if env.Encrypted {
 		if business, err = c.decryptNode(content); err != nil {
-			return nil, fail("decrypt", nil)
+			return nil, fail(StepDecrypt, nil)
 		}
 	}
 	st, success, err := readStatus(business)
 	if err != nil {
-		return nil, &ResponseError{Method: method, StatusCode: status, Reason: "node_not_object", TraceID: trace}
+		return nil, &ResponseError{Method: method, StatusCode: status, Reason: ReasonNodeNotObject, TraceID: trace}
 	}
 	if !success {
 		return nil, c.statusError(method, st, trace, true)
@@ -98,9 +100,9 @@ func (c *Client) readResponse(ctx context.Context, method string, status int, h 
 	if env.Name == jsonnode.ErrorResponse {
 		// Only the method's own node can carry a success: a signed
 		// error_response saying 10000 answers no request of ours.
-		return nil, &ResponseError{Method: method, StatusCode: status, Reason: "success_in_error_response", TraceID: trace}
+		return nil, &ResponseError{Method: method, StatusCode: status, Reason: ReasonSuccessInErrorResponse, TraceID: trace}
 	}
-	return &outcome{body: business, traceID: trace}, nil
+	return &verifiedBody{body: business, traceID: trace}, nil
 }
 
 // readStatus returns what json.Unmarshal(node, &nodeStatus) gives, and
@@ -306,17 +308,17 @@ func callTyped[T any, PT interface {
 	if err != nil {
 		return nil, err
 	}
-	return decodeOutcome[T, PT](method, res)
+	return decodeVerified[T, PT](method, res)
 }
 
-// decodeOutcome decodes a verified outcome into a T.
-func decodeOutcome[T any, PT interface {
+// decodeVerified decodes a verified body into a T.
+func decodeVerified[T any, PT interface {
 	*T
 	metaSetter
-}](method string, res *outcome) (*T, error) {
+}](method string, res *verifiedBody) (*T, error) {
 	out := PT(new(T))
 	if err := json.Unmarshal(res.body, out); err != nil {
-		return nil, &ResponseError{Method: method, StatusCode: http.StatusOK, Reason: "decode: " + err.Error()}
+		return nil, &ResponseError{Method: method, StatusCode: http.StatusOK, Reason: ReasonDecode, detail: err.Error()}
 	}
 	out.setMeta(res.traceID, res.body)
 	return out, nil

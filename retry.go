@@ -93,9 +93,9 @@ func retrySafe(ctx context.Context) bool {
 	return r.Safe
 }
 
-// retryPolicy returns the policy of one call: one attempt for anything but
+// policyFor returns the retry policy of one call: one attempt for anything but
 // a read; the client's policy, or ctx's attempts, for a read.
-func (c *Client) retryPolicy(ctx context.Context, r *request) retryPolicy {
+func (c *Client) policyFor(ctx context.Context, r *request) retryPolicy {
 	if !r.retry {
 		return retryPolicy{attempts: 1}
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"testing"
 )
 
 // secretNotifyPaths drives every notification rejection, through
@@ -118,4 +119,15 @@ func secretCertPaths(l *leakCheck) {
 		_, err = c.WithAppAuthToken(secretsToken).AppAPIQuery(context.Background(), nil)
 		l.err("cert "+name, err)
 	}
+}
+
+// TestSecretsNeverPrintedByNotifications drives the error paths of
+// notifications and certificates and checks the output for the three
+// secrets.
+func TestSecretsNeverPrintedByNotifications(t *testing.T) {
+	t.Parallel()
+	l := newLeakCheck(t)
+	secretNotifyPaths(l)
+	secretCertPaths(l)
+	l.check(12, 20)
 }

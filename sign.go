@@ -20,7 +20,7 @@ const minRSABits = 2048
 
 // cst is the fixed UTC+8 zone of Alipay's timestamp parameter. It is a
 // FixedZone on purpose: time.LoadLocation needs tzdata, which minimal
-// containers lack (protocol.md §12.1).
+// containers lack (docs/protocol.md#timestamp).
 var cst = time.FixedZone("CST", 8*60*60)
 
 // timestampLayout is the layout of the timestamp request parameter.
@@ -32,7 +32,8 @@ func formatTimestamp(t time.Time) string { return t.In(cst).Format(timestampLayo
 // param is one text parameter of a request, in the order it was added.
 type param struct{ key, value string }
 
-// appendSignContent appends to dst the string to sign of protocol.md §2:
+// appendSignContent appends to dst the string to sign
+// (docs/protocol.md#the-string-to-sign):
 // every parameter with a non-empty key and value, sorted by key in byte
 // order, joined as k=v with '&'. Values are raw: neither escaped nor
 // trimmed. params is sorted in place.

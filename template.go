@@ -173,7 +173,7 @@ func (c *Client) ListMiniTemplateUsages(ctx context.Context, req *MiniTemplateUs
 			}
 			if fresh == 0 {
 				yield(TemplateUsageInfo{}, &ResponseError{Method: methodMiniTemplateUsageQuery, StatusCode: http.StatusOK,
-					Reason: "repeated_page", TraceID: res.TraceID})
+					Reason: ReasonRepeatedPage, TraceID: res.TraceID})
 				return
 			}
 		}

@@ -16,8 +16,8 @@ const testTemplateID = "2021000000000099"
 // templatePages answers page n (from 1) with pages[n-1] (an app_ids page
 // when the ids have no '@version', else a template_usage_info_list page),
 // and an empty page beyond them.
-func templatePages(t *testing.T, pages ...[]string) fuAnswer {
-	return func(r *fuRequest) (string, bool) {
+func templatePages(t *testing.T, pages ...[]string) gatewayAnswer {
+	return func(r *gatewayRequest) (string, bool) {
 		var req MiniTemplateUsageQueryRequest
 		if err := json.Unmarshal([]byte(r.Biz), &req); err != nil || req.PageNum < 1 {
 			t.Errorf("biz_content %q", r.Biz)
@@ -66,7 +66,7 @@ func collect(seq func(func(TemplateUsageInfo, error) bool)) ([]TemplateUsageInfo
 // when present, else from app_ids, deduplicated.
 func TestMiniTemplateUsageQueryWire(t *testing.T) {
 	t.Parallel()
-	g := newFUGateway(t, templatePages(t, []string{"A@0.0.3", "B@0.0.2", "A@0.0.3"}, []string{"C", "C", "", "D"}))
+	g := newLoopbackGateway(t, templatePages(t, []string{"A@0.0.3", "B@0.0.2", "A@0.0.3"}, []string{"C", "C", "", "D"}))
 	c := g.client(t)
 	ctx := context.Background()
 	res, err := c.MiniTemplateUsageQuery(ctx, &MiniTemplateUsageQueryRequest{TemplateID: testTemplateID, TemplateVersion: "0.0.1",
@@ -100,7 +100,7 @@ func TestMiniTemplateUsageQueryWire(t *testing.T) {
 func TestListMiniTemplateUsages(t *testing.T) {
 	t.Parallel()
 	p2 := append(appIDs(50, 49), appIDs(0, 1)...) // repeats one id of page 1
-	g := newFUGateway(t, templatePages(t, appIDs(0, 50), p2, appIDs(100, 12)))
+	g := newLoopbackGateway(t, templatePages(t, appIDs(0, 50), p2, appIDs(100, 12)))
 	c := g.client(t)
 	seq := c.ListMiniTemplateUsages(context.Background(), &MiniTemplateUsageQueryRequest{TemplateID: testTemplateID})
 	assert.Empty(t, g.requests(t), "nothing is sent before the loop")
@@ -116,7 +116,7 @@ func TestListMiniTemplateUsages(t *testing.T) {
 	}
 
 	// A page size that divides the list: the empty page ends it.
-	g = newFUGateway(t, templatePages(t, []string{"A@1", "B@1"}, []string{"C@2", "D@2"}))
+	g = newLoopbackGateway(t, templatePages(t, []string{"A@1", "B@1"}, []string{"C@2", "D@2"}))
 	got, err = collect(g.client(t).ListMiniTemplateUsages(context.Background(),
 		&MiniTemplateUsageQueryRequest{TemplateID: testTemplateID, PageSize: 2, PageNum: 1}))
 	require.NoError(t, err)
@@ -130,7 +130,7 @@ func TestListMiniTemplateUsages(t *testing.T) {
 func TestListMiniTemplateUsagesStops(t *testing.T) {
 	t.Parallel()
 	req := &MiniTemplateUsageQueryRequest{TemplateID: testTemplateID}
-	g := newFUGateway(t, templatePages(t, appIDs(0, 50), appIDs(50, 50)))
+	g := newLoopbackGateway(t, templatePages(t, appIDs(0, 50), appIDs(50, 50)))
 	for range g.client(t).ListMiniTemplateUsages(context.Background(), req) {
 		break
 	}
@@ -138,7 +138,7 @@ func TestListMiniTemplateUsagesStops(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	g = newFUGateway(t, templatePages(t, appIDs(0, 50), appIDs(50, 50)))
+	g = newLoopbackGateway(t, templatePages(t, appIDs(0, 50), appIDs(50, 50)))
 	n := 0
 	var last error
 	for _, err := range g.client(t).ListMiniTemplateUsages(ctx, req) {
@@ -152,7 +152,7 @@ func TestListMiniTemplateUsagesStops(t *testing.T) {
 	assert.Equal(t, 51, n)
 	assert.Len(t, g.requests(t), 1)
 
-	g = newFUGateway(t, func(*fuRequest) (string, bool) {
+	g = newLoopbackGateway(t, func(*gatewayRequest) (string, bool) {
 		return `{"code":"40004","msg":"Business Failed","sub_code":"TEMPLATE_ID_IS_BLANK","sub_msg":"模板id为空"}`, false
 	})
 	got, err := collect(g.client(t).ListMiniTemplateUsages(context.Background(), req))
@@ -168,14 +168,14 @@ func TestListMiniTemplateUsagesStops(t *testing.T) {
 	assert.Len(t, g.requests(t), 1)
 
 	same := templatePages(t, appIDs(0, 50))
-	g = newFUGateway(t, func(r *fuRequest) (string, bool) {
+	g = newLoopbackGateway(t, func(r *gatewayRequest) (string, bool) {
 		r.Biz = strings.Replace(r.Biz, `"page_num":2`, `"page_num":1`, 1) // ignores page_num
 		return same(r)
 	})
 	got, err = collect(g.client(t).ListMiniTemplateUsages(context.Background(), req))
 	var re *ResponseError
 	require.ErrorAs(t, err, &re)
-	assert.Equal(t, "repeated_page", re.Reason)
+	assert.Equal(t, ReasonRepeatedPage, re.Reason)
 	assert.Len(t, got, 50)
 	assert.Len(t, g.requests(t), 2)
 }

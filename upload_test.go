@@ -3,13 +3,6 @@ package alipay
 import (
 	"bytes"
 	"context"
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -33,29 +26,6 @@ var (
 	upJPG = append([]byte{0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 'J', 'F', 'I', 'F'}, bytes.Repeat([]byte{0x17}, 2000)...)
 	upMP4 = append([]byte("\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"), bytes.Repeat([]byte{0x33}, 5000)...)
 )
-
-// upSigner signs response nodes with the test Alipay private key, using
-// crypto/rsa directly (none of the client's code).
-type upSigner struct{ key *rsa.PrivateKey }
-
-func newUpSigner(t testing.TB) upSigner {
-	t.Helper()
-	block, _ := pem.Decode(readTestdata(t, "keys/alipay_test_private_pkcs8.pem"))
-	require.NotNil(t, block)
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	require.NoError(t, err)
-	return upSigner{k.(*rsa.PrivateKey)}
-}
-
-// body returns the gateway's answer for method: node, signed over its bytes.
-func (s upSigner) body(t testing.TB, method, node string) string {
-	t.Helper()
-	digest := sha256.Sum256([]byte(node))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, s.key, crypto.SHA256, digest[:])
-	require.NoError(t, err)
-	name := strings.ReplaceAll(method, ".", "_") + "_response"
-	return `{"` + name + `":` + node + `,"sign":"` + base64.StdEncoding.EncodeToString(sig) + `"}`
-}
 
 const upSuccess = `{"code":"10000","msg":"Success"}`
 
@@ -105,26 +75,26 @@ func TestUploadFileChecks(t *testing.T) {
 	empty := filepath.Join(dir, "empty.png")
 	require.NoError(t, os.WriteFile(empty, nil, 0o600))
 	big := filepath.Join(dir, "big.png")
-	require.NoError(t, os.WriteFile(big, make([]byte, maxAppLogo+1), 0o600))
+	require.NoError(t, os.WriteFile(big, make([]byte, MaxAppLogoSize+1), 0o600))
 	cases := []struct {
 		name, problem string
 		file          File
 		limit         int64
 	}{
-		{"zero", "no file given", File{}, maxFieldApplyFile},
-		{"nil reader", "nil reader", FileFromReader("a.png", nil, 3), maxFieldApplyFile},
-		{"empty path", "empty path", FileFromPath(""), maxFieldApplyFile},
-		{"empty bytes", "empty file", FileFromBytes("a.png", nil), maxFieldApplyFile},
-		{"empty reader declared", "empty file", FileFromReader("a.png", strings.NewReader(""), 0), maxFieldApplyFile},
-		{"empty reader unknown", "empty file", FileFromReader("a.png", strings.NewReader(""), -1), maxFieldApplyFile},
-		{"empty path file", "empty file", FileFromPath(empty), maxFieldApplyFile},
-		{"directory", "not a regular file", FileFromPath(dir).WithName("d.png"), maxFieldApplyFile},
-		{"declared over", "file exceeds 10 MiB", FileFromReader("a.png", strings.NewReader("x"), maxFieldApplyFile+1), maxFieldApplyFile},
-		{"path over logo", "file exceeds 2 MiB", FileFromPath(big), maxAppLogo},
-		{"bytes over logo", "file exceeds 2 MiB", FileFromBytes("a.png", make([]byte, maxAppLogo+1)), maxAppLogo},
-		{"declared short", "file has fewer than its size of 5 bytes", FileFromReader("a.png", strings.NewReader("abc"), 5), maxFieldApplyFile},
-		{"bad filename", "filename: name contains a control character, '\"' or '\\'", FileFromBytes("a\r\n.png", upPNG), maxFieldApplyFile},
-		{"no filename", "filename: empty name", FileFromBytes("", upPNG), maxFieldApplyFile},
+		{"zero", "no file given", File{}, MaxFieldApplyFileSize},
+		{"nil reader", "nil reader", FileFromReader("a.png", nil, 3), MaxFieldApplyFileSize},
+		{"empty path", "empty path", FileFromPath(""), MaxFieldApplyFileSize},
+		{"empty bytes", "empty file", FileFromBytes("a.png", nil), MaxFieldApplyFileSize},
+		{"empty reader declared", "empty file", FileFromReader("a.png", strings.NewReader(""), 0), MaxFieldApplyFileSize},
+		{"empty reader unknown", "empty file", FileFromReader("a.png", strings.NewReader(""), -1), MaxFieldApplyFileSize},
+		{"empty path file", "empty file", FileFromPath(empty), MaxFieldApplyFileSize},
+		{"directory", "not a regular file", FileFromPath(dir).WithName("d.png"), MaxFieldApplyFileSize},
+		{"declared over", "file exceeds 10 MiB", FileFromReader("a.png", strings.NewReader("x"), MaxFieldApplyFileSize+1), MaxFieldApplyFileSize},
+		{"path over logo", "file exceeds 2 MiB", FileFromPath(big), MaxAppLogoSize},
+		{"bytes over logo", "file exceeds 2 MiB", FileFromBytes("a.png", make([]byte, MaxAppLogoSize+1)), MaxAppLogoSize},
+		{"declared short", "file has fewer than its size of 5 bytes", FileFromReader("a.png", strings.NewReader("abc"), 5), MaxFieldApplyFileSize},
+		{"bad filename", "filename: name contains a control character, '\"' or '\\'", FileFromBytes("a\r\n.png", upPNG), MaxFieldApplyFileSize},
+		{"no filename", "filename: empty name", FileFromBytes("", upPNG), MaxFieldApplyFileSize},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -142,7 +112,7 @@ func TestUploadFileChecks(t *testing.T) {
 	t.Run("missing path", func(t *testing.T) {
 		c, mock := newMockClient(t)
 		_, err := c.upload(context.Background(), methodAppAPIFieldApply, nil,
-			[]uploadFile{{field: "video", file: FileFromPath(filepath.Join(dir, "nope.mp4")), limit: maxFieldApplyFile}})
+			[]uploadFile{{field: "video", file: FileFromPath(filepath.Join(dir, "nope.mp4")), limit: MaxFieldApplyFileSize}})
 		require.ErrorIs(t, err, os.ErrNotExist)
 		assert.Contains(t, err.Error(), "alipay: alipay.open.app.api.field.apply: video: open ")
 		assert.Equal(t, 0, mock.GetTotalCallCount())
@@ -151,7 +121,7 @@ func TestUploadFileChecks(t *testing.T) {
 		c, mock := newMockClient(t)
 		boom := errors.New("disk on fire")
 		_, err := c.upload(context.Background(), methodAppAPIFieldApply, nil,
-			[]uploadFile{{field: "video", file: FileFromReader("v.mp4", errReader{boom}, -1), limit: maxFieldApplyFile}})
+			[]uploadFile{{field: "video", file: FileFromReader("v.mp4", errReader{boom}, -1), limit: MaxFieldApplyFileSize}})
 		require.ErrorIs(t, err, boom)
 		assert.Equal(t, 0, mock.GetTotalCallCount())
 	})
@@ -169,7 +139,7 @@ func TestUploadBrokenReaderDoesNotPanic(t *testing.T) {
 	for _, size := range []int64{-1, 100} {
 		c, mock := newMockClient(t)
 		_, err := c.upload(context.Background(), methodAppAPIFieldApply, nil,
-			[]uploadFile{{field: "video", file: FileFromReader("v.mp4", upLiar{5}, size), limit: maxFieldApplyFile}})
+			[]uploadFile{{field: "video", file: FileFromReader("v.mp4", upLiar{5}, size), limit: MaxFieldApplyFileSize}})
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "video: reading the file: multipart: source returned an invalid byte count")
 		assert.Equal(t, 0, mock.GetTotalCallCount())
@@ -188,7 +158,7 @@ func TestUploadMockWire(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "login.jpg")
 	require.NoError(t, os.WriteFile(path, upJPG, 0o600))
-	s := newUpSigner(t)
+	s := newGatewaySigner(t)
 	for _, tc := range []struct {
 		name    string
 		files   []File
@@ -237,13 +207,13 @@ func TestUploadMockWire(t *testing.T) {
 				assert.Equal(t, upPart{"", "text/plain;charset=utf-8", []byte(testToken)}, parts["app_auth_token"])
 				assert.Equal(t, upPart{"login.jpg", "image/jpeg", upJPG}, parts["picture_1"])
 				assert.Equal(t, upPart{"flow.mp4", "video/mp4", upMP4}, parts["video"])
-				resp := httpmock.NewStringResponse(http.StatusOK, s.body(t, methodAppAPIFieldApply, upSuccess))
+				resp := httpmock.NewStringResponse(http.StatusOK, s.body(methodAppAPIFieldApply, upSuccess))
 				resp.Header.Set("trace_id", "trace-up")
 				return resp, nil
 			})
 			res, err := c.upload(context.Background(), methodAppAPIFieldApply,
 				[]param{{"auth_field_apply", `{"api_name":"getPhoneNumber"}`}},
-				[]uploadFile{{"picture_1", tc.files[0], maxFieldApplyFile}, {"video", tc.files[1], maxFieldApplyFile}})
+				[]uploadFile{{"picture_1", tc.files[0], MaxFieldApplyFileSize}, {"video", tc.files[1], MaxFieldApplyFileSize}})
 			require.NoError(t, err)
 			assert.Equal(t, "trace-up", res.traceID)
 			assert.JSONEq(t, upSuccess, string(res.body))
@@ -257,17 +227,17 @@ func TestUploadMockWire(t *testing.T) {
 // the token or the signature, and a result never comes with an error.
 func TestUploadMockFailures(t *testing.T) {
 	t.Parallel()
-	s := newUpSigner(t)
+	s := newGatewaySigner(t)
 	apiErr := `{"code":"40004","msg":"Business Failed","sub_code":"AUTH_API_FIELD_IS_AUDITING","sub_msg":"该字段正在审核中"}`
-	tampered := strings.Replace(s.body(t, methodAppAPIFieldApply, upSuccess), `"Success"`, `"Succes5"`, 1)
+	tampered := strings.Replace(s.body(methodAppAPIFieldApply, upSuccess), `"Success"`, `"Succes5"`, 1)
 	cases := []struct {
 		name   string
 		resp   httpmock.Responder
 		ctx    func() context.Context
-		unsure bool // the pipe path may see the cancellation first
+		unsure bool // the cancellation may be seen first
 		check  func(*testing.T, error)
 	}{
-		{"api error", httpmock.NewStringResponder(200, s.body(t, methodAppAPIFieldApply, apiErr)), nil, false, func(t *testing.T, err error) {
+		{"api error", httpmock.NewStringResponder(200, s.body(methodAppAPIFieldApply, apiErr)), nil, false, func(t *testing.T, err error) {
 			var ae *APIError
 			require.ErrorAs(t, err, &ae)
 			assert.Equal(t, SubCodeAuthAPIFieldIsAuditing, ae.SubCode)
@@ -282,13 +252,13 @@ func TestUploadMockFailures(t *testing.T) {
 		{"tampered", httpmock.NewStringResponder(200, tampered), nil, false, func(t *testing.T, err error) {
 			var ve *VerifyError
 			require.ErrorAs(t, err, &ve)
-			assert.Equal(t, "bad_signature", ve.Step)
+			assert.Equal(t, StepBadSignature, ve.Step)
 		}},
 		{"transport", httpmock.NewErrorResponder(errors.New("connection reset")), nil, false, func(t *testing.T, err error) {
 			assert.Contains(t, err.Error(), "connection reset")
 			assert.Contains(t, err.Error(), "alipay: alipay.open.app.api.field.apply: ")
 		}},
-		{"cancelled", httpmock.NewStringResponder(200, s.body(t, methodAppAPIFieldApply, upSuccess)), func() context.Context {
+		{"cancelled", httpmock.NewStringResponder(200, s.body(methodAppAPIFieldApply, upSuccess)), func() context.Context {
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
 			return ctx
@@ -298,7 +268,7 @@ func TestUploadMockFailures(t *testing.T) {
 	}
 	for _, tc := range cases {
 		for _, unknown := range []bool{false, true} {
-			name := tc.name + map[bool]string{false: "/multireader", true: "/pipe"}[unknown]
+			name := tc.name + map[bool]string{false: "/exact", true: "/chunked"}[unknown]
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
 				c, mock := newMockClient(t)
@@ -313,7 +283,7 @@ func TestUploadMockFailures(t *testing.T) {
 					size = -1
 				}
 				res, err := c.upload(ctx, methodAppAPIFieldApply, []param{{"auth_field_apply", "{}"}},
-					[]uploadFile{{"picture_1", FileFromReader("a.png", bytes.NewReader(upPNG), size), maxFieldApplyFile}})
+					[]uploadFile{{"picture_1", FileFromReader("a.png", bytes.NewReader(upPNG), size), MaxFieldApplyFileSize}})
 				require.Error(t, err)
 				assert.Nil(t, res)
 				tc.check(t, err)
@@ -325,16 +295,17 @@ func TestUploadMockFailures(t *testing.T) {
 	}
 }
 
-// TestUploadPipeWithoutReader: httpmock never reads or closes the body; the
-// writer goroutine must still end (no deadlock), with no leak of the reader.
-func TestUploadPipeWithoutReader(t *testing.T) {
+// TestUploadBodyNeverRead: httpmock never reads or closes the body of an
+// unknown length; the call must still end (no deadlock), and the source is
+// not read after it.
+func TestUploadBodyNeverRead(t *testing.T) {
 	t.Parallel()
 	c, mock := newMockClient(t)
-	s := newUpSigner(t)
-	mock.RegisterResponder(http.MethodPost, testGW, httpmock.NewStringResponder(200, s.body(t, methodAppAPIFieldApply, upSuccess)))
-	big := io.LimitReader(upZeros{}, 5<<20) // far more than the pipe holds
+	s := newGatewaySigner(t)
+	mock.RegisterResponder(http.MethodPost, testGW, httpmock.NewStringResponder(200, s.body(methodAppAPIFieldApply, upSuccess)))
+	big := io.LimitReader(upZeros{}, 5<<20) // far more than any buffer holds
 	_, err := c.upload(context.Background(), methodAppAPIFieldApply, []param{{"auth_field_apply", "{}"}},
-		[]uploadFile{{"video", FileFromReader("v.mp4", big, -1), maxFieldApplyFile}})
+		[]uploadFile{{"video", FileFromReader("v.mp4", big, -1), MaxFieldApplyFileSize}})
 	require.NoError(t, err)
 }
 
@@ -373,7 +344,7 @@ func TestUploadLoopbackCancel(t *testing.T) {
 				size = -1
 			}
 			res, err := c.upload(ctx, methodAppAPIFieldApply, []param{{"auth_field_apply", "{}"}},
-				[]uploadFile{{"video", FileFromReader("v.mp4", src, size), maxFieldApplyFile}})
+				[]uploadFile{{"video", FileFromReader("v.mp4", src, size), MaxFieldApplyFileSize}})
 			assert.Nil(t, res)
 			require.ErrorIs(t, err, context.Canceled)
 			assert.NotContains(t, err.Error(), "sign=")

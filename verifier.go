@@ -76,7 +76,7 @@ func (v *NotifyVerifier) String() string {
 // [Client.VerifyNotification] does; ctx bounds the lookups of
 // [WithNotifyAppIDFunc] and [WithNotifyMerchantStore].
 func (v *NotifyVerifier) VerifyNotification(ctx context.Context, params url.Values, opts ...NotifyOption) (*Notification, error) {
-	cfg, err := newNotifyConfig(opts)
+	cfg, err := newVerifyConfig(opts)
 	if err != nil {
 		return nil, err
 	}

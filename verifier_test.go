@@ -35,7 +35,7 @@ func TestNotifyVerifierWithoutPrivateKey(t *testing.T) {
 			ctx := context.Background()
 			n, err := v.VerifyNotification(ctx, signNotification(t, key, fieldChangedParams("2024052000262171013056307524600801")))
 			require.NoError(t, err)
-			assert.Equal(t, methodAppAPIFieldChanged, n.MsgMethod)
+			assert.Equal(t, MsgMethodAppAPIFieldChanged, n.MsgMethod)
 			n, err = v.VerifyNotification(ctx, signNotification(t, key, authNotifyParams("2024052000222205656083451410597750", authNotifyToken)))
 			require.NoError(t, err)
 			assert.Equal(t, "open_app_auth_notify", n.NotifyType)

@@ -195,12 +195,12 @@ func (c *Client) pollFieldAudit(ctx context.Context, r *WaitFieldAuditRequest, o
 			own[recs[i].UserAppID] = true
 		}
 	}
-	return r.outcome(recs), nil
+	return r.finalRecord(recs), nil
 }
 
-// outcome picks the final record among recs, or nil while pending: no
+// finalRecord picks the final record among recs, or nil while pending: no
 // matching record, or one that is AUDIT or of an unknown status.
-func (r *WaitFieldAuditRequest) outcome(recs []AuthFieldDTO) *AuthFieldDTO {
+func (r *WaitFieldAuditRequest) finalRecord(recs []AuthFieldDTO) *AuthFieldDTO {
 	var final *AuthFieldDTO
 	for i := range recs {
 		rec := &recs[i]

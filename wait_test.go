@@ -33,12 +33,12 @@ func wtNode(records ...string) string {
 func wtClient(t *testing.T, nodes ...string) (*Client, *atomic.Int32) {
 	t.Helper()
 	c, mock := newMockClient(t)
-	s := newUpSigner(t)
+	s := newGatewaySigner(t)
 	bodies := make([]string, len(nodes))
 	for i, n := range nodes {
 		bodies[i] = n
 		if strings.HasPrefix(n, "{") {
-			bodies[i] = s.body(t, methodAppAPIFieldQuery, n)
+			bodies[i] = s.body(methodAppAPIFieldQuery, n)
 		}
 	}
 	var calls atomic.Int32
@@ -118,7 +118,7 @@ func TestWaitFieldAuditOutcome(t *testing.T) {
 	for _, tc := range cases {
 		req := wtReq()
 		req.UserAppID = tc.app
-		got := req.outcome(tc.recs)
+		got := req.finalRecord(tc.recs)
 		if tc.want == "" {
 			assert.Nil(t, got, tc.name)
 			continue

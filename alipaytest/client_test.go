@@ -174,7 +174,7 @@ func TestClientSeesFaults(t *testing.T) {
 	ctx := testCtx(t)
 	// Call, which the client never retries: each fault shows as it is.
 	m := newClient(t, s).WithAppAuthToken(DefaultMerchantToken)
-	verifyStep := func(t *testing.T, err error, step string) {
+	verifyStep := func(t *testing.T, err error, step alipay.VerifyStep) {
 		t.Helper()
 		require.ErrorIs(t, err, alipay.ErrSignature)
 		var ve *alipay.VerifyError
@@ -184,15 +184,15 @@ func TestClientSeesFaults(t *testing.T) {
 
 	s.InjectFault(Fault{Kind: FaultTamperSignature, Count: 1})
 	_, err := m.Call(ctx, methodAPIQuery, nil)
-	verifyStep(t, err, "bad_signature")
+	verifyStep(t, err, alipay.StepBadSignature)
 
 	s.InjectFault(Fault{Kind: FaultMissingSignature, Count: 1})
 	_, err = m.Call(ctx, methodAPIQuery, nil)
-	verifyStep(t, err, "missing_sign")
+	verifyStep(t, err, alipay.StepMissingSign)
 
 	s.InjectFault(Fault{Kind: FaultDuplicateNode, Count: 1})
 	_, err = m.Call(ctx, methodAPIQuery, nil)
-	verifyStep(t, err, "duplicate_node")
+	verifyStep(t, err, alipay.StepDuplicateNode)
 
 	s.InjectFault(Fault{Kind: FaultHTTPStatus, Count: 1})
 	_, err = m.Call(ctx, methodAPIQuery, nil)

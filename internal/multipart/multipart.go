@@ -14,7 +14,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
-	"mime/multipart"
 	"net/textproto"
 	"unicode/utf8"
 )
@@ -315,40 +314,3 @@ func Length(segments [][]byte, sizes []int64) int64 {
 }
 
 func textPart(name string) Part { return Part{Name: name, ContentType: TextContentType} }
-
-// Stream writes the body of fields followed by files to w with
-// mime/multipart, reading file i from bodies[i]: the chunked fallback when a
-// size is unknown. The bytes equal those of [Render] with the files between
-// the segments. It stops at the first error, which it returns unwrapped.
-func Stream(w io.Writer, boundary string, fields []Field, files []Part, bodies []io.Reader) error {
-	if len(bodies) != len(files) {
-		return errors.New("multipart: one body per file is needed")
-	}
-	mw := multipart.NewWriter(w)
-	if err := mw.SetBoundary(boundary); err != nil {
-		return err
-	}
-	for _, f := range fields {
-		pw, err := mw.CreatePart(textPart(f.Name).MIMEHeader())
-		if err != nil {
-			return err
-		}
-		if _, err := io.WriteString(pw, f.Value); err != nil {
-			return err
-		}
-	}
-	var buf []byte
-	for i, p := range files {
-		pw, err := mw.CreatePart(p.MIMEHeader())
-		if err != nil {
-			return err
-		}
-		if buf == nil {
-			buf = make([]byte, 32<<10)
-		}
-		if _, err := io.CopyBuffer(pw, bodies[i], buf); err != nil {
-			return err
-		}
-	}
-	return mw.Close()
-}

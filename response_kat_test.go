@@ -72,7 +72,7 @@ func responseKATOptions(tc responseKAT) []Option {
 }
 
 // checkResponseKAT asserts the outcome of readResponse against a case.
-func checkResponseKAT(t *testing.T, tc responseKAT, expect, reason string, res *outcome, err error) {
+func checkResponseKAT(t *testing.T, tc responseKAT, expect, reason string, res *verifiedBody, err error) {
 	t.Helper()
 	switch expect {
 	case "verified":
@@ -101,10 +101,10 @@ func checkResponseKAT(t *testing.T, tc responseKAT, expect, reason string, res *
 		var re *ResponseError
 		switch {
 		case errors.As(err, &ve):
-			assert.Equal(t, reason, ve.Step)
+			assert.Equal(t, VerifyStep(reason), ve.Step)
 			assert.ErrorIs(t, err, ErrSignature)
 		case errors.As(err, &re):
-			assert.Equal(t, reason, re.Reason)
+			assert.Equal(t, ResponseReason(reason), re.Reason)
 			assert.ErrorIs(t, err, ErrBadResponse)
 		default:
 			t.Fatalf("reject with unexpected error type %T: %v", err, err)

@@ -1,4 +1,8 @@
-package alipay_test
+// Package e2e holds the end-to-end tests: the exported API of package alipay
+// against the fake gateway of package alipaytest over loopback HTTP, as a
+// user's tests would run it. It has no code of its own besides tests; the
+// in-package tests of the root package see its internals instead.
+package e2e
 
 import (
 	"bytes"
@@ -382,9 +386,10 @@ func TestE2EHandlerRefusesForgery(t *testing.T) {
 	assert.Empty(t, updates)
 }
 
+// e2eTestdata returns a file of the repository's testdata/.
 func e2eTestdata(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	b, err := os.ReadFile(filepath.Join("..", "testdata", name)) // the root package's testdata
 	require.NoError(t, err)
 	return b
 }

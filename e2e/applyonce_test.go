@@ -1,4 +1,4 @@
-package alipay_test
+package e2e
 
 import (
 	"context"

@@ -192,7 +192,7 @@ func TestNotificationSecretsNeverPrinted(t *testing.T) {
 		}
 		_, err := m.VerifyNotification(v)
 		var ve *VerifyError
-		if !errors.As(err, &ve) || ve.Step != step {
+		if !errors.As(err, &ve) || string(ve.Step) != step {
 			t.Fatalf("%s: got %v", step, err)
 		}
 		for _, s := range v["sign"] {

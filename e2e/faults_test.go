@@ -1,4 +1,4 @@
-package alipay_test
+package e2e
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 // client error it maps to.
 func TestE2EFaults(t *testing.T) {
 	t.Parallel()
-	verifyStep := func(step string) func(*testing.T, error) {
+	verifyStep := func(step alipay.VerifyStep) func(*testing.T, error) {
 		return func(t *testing.T, err error) {
 			require.ErrorIs(t, err, alipay.ErrSignature)
 			var ve *alipay.VerifyError
@@ -42,16 +42,16 @@ func TestE2EFaults(t *testing.T) {
 		timeout time.Duration   // of the call's ctx, when set
 		opts    []alipay.Option // of the client, for the faulty call only
 	}{
-		{name: "tampered signature", fault: alipaytest.Fault{Kind: alipaytest.FaultTamperSignature}, check: verifyStep("bad_signature")},
-		{name: "missing signature", fault: alipaytest.Fault{Kind: alipaytest.FaultMissingSignature}, check: verifyStep("missing_sign")},
-		{name: "duplicate node", fault: alipaytest.Fault{Kind: alipaytest.FaultDuplicateNode}, check: verifyStep("duplicate_node")},
+		{name: "tampered signature", fault: alipaytest.Fault{Kind: alipaytest.FaultTamperSignature}, check: verifyStep(alipay.StepBadSignature)},
+		{name: "missing signature", fault: alipaytest.Fault{Kind: alipaytest.FaultMissingSignature}, check: verifyStep(alipay.StepMissingSign)},
+		{name: "duplicate node", fault: alipaytest.Fault{Kind: alipaytest.FaultDuplicateNode}, check: verifyStep(alipay.StepDuplicateNode)},
 		{name: "HTTP 503", fault: alipaytest.Fault{Kind: alipaytest.FaultHTTPStatus, Status: http.StatusServiceUnavailable},
 			check: func(t *testing.T, err error) {
 				require.ErrorIs(t, err, alipay.ErrBadResponse)
 				var re *alipay.ResponseError
 				require.ErrorAs(t, err, &re)
 				assert.Equal(t, http.StatusServiceUnavailable, re.StatusCode)
-				assert.Equal(t, "http_status", re.Reason)
+				assert.Equal(t, alipay.ReasonHTTPStatus, re.Reason)
 				assert.False(t, errors.Is(err, alipay.ErrSignature))
 			}},
 		{name: "HTTP default 502", fault: alipaytest.Fault{Kind: alipaytest.FaultHTTPStatus},

@@ -14,7 +14,8 @@ import (
 // FuzzResponse feeds arbitrary bodies, for arbitrary methods, through the
 // client's whole response pipeline (readResponse: extract, verify, decrypt,
 // status) under every key configuration of testdata/kat/response_verify.json
-// (the test key, the real KAT-3 key, certificate mode, AES). Nothing may
+// (the test key, the real Alipay key of
+// testdata/keys/real_alipay_public_kat3.pem, certificate mode, AES). Nothing may
 // panic, and:
 //
 //   - the result is a success or an error, never both nor neither, and the
@@ -63,7 +64,7 @@ func FuzzResponse(f *testing.F) {
 }
 
 // checkFuzzResponse asserts FuzzResponse's rules for one outcome.
-func checkFuzzResponse(t *testing.T, genuine map[string]string, body []byte, method string, res *outcome, err error) {
+func checkFuzzResponse(t *testing.T, genuine map[string]string, body []byte, method string, res *verifiedBody, err error) {
 	t.Helper()
 	var (
 		apiErr *APIError

@@ -1,0 +1,149 @@
+package alipay
+
+import (
+	"bufio"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The protocol knowledge the code depends on lives in docs/ (protocol.md,
+// isv.md, notifications.md). The research notes it was written from are not
+// in the repository, so no comment or document may send a reader there.
+
+var (
+	// researchMark is a research note's mark for an unconfirmed fact.
+	researchMark = regexp.MustCompile(`\[U(?:[0-9]+)?[]:]`)
+	// researchFile names a research note, possibly with a path before it.
+	researchFile = regexp.MustCompile(`[\w./-]*\b(?:protocol|endpoints|endpoints-isv|style|performance|peers)\.md`)
+	// docLink is a reference into docs/: a file and an optional anchor.
+	docLink = regexp.MustCompile(`(docs/[\w-]+\.md)(#[\w-]+)?`)
+	// rowRef cites a row of the table of undocumented points.
+	rowRef = regexp.MustCompile(`\brows? (U[0-9]+)`)
+)
+
+// TestDocsSelfContained reads every Go and Markdown file of the repository:
+// none carries a research mark ("[U]"), cites a § of anything but an RFC, or
+// names a .md file that does not exist next to it or at the root; every
+// docs/….md#anchor names a heading of that file; every "row U<n>" is a row
+// of docs/protocol.md.
+func TestDocsSelfContained(t *testing.T) {
+	t.Parallel()
+	anchors := map[string]map[string]bool{}
+	for _, name := range []string{"protocol.md", "isv.md", "notifications.md"} {
+		anchors["docs/"+name] = headingAnchors(t, filepath.Join("docs", name))
+	}
+	protocol, err := os.ReadFile(filepath.Join("docs", "protocol.md"))
+	require.NoError(t, err)
+	n := 0
+	err = filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || (!strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, ".md")) || path == "docs_test.go" {
+			return nil
+		}
+		n++
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			at := fmt.Sprintf("%s:%d", path, i+1)
+			if m := researchMark.FindString(line); m != "" {
+				t.Errorf("%s: research mark %q: say \"Alipay does not document X; we do Y\" and cite docs/protocol.md", at, m)
+			}
+			if strings.Contains(line, "§") && !strings.Contains(line, "RFC") { // only RFCs are cited by section
+				t.Errorf("%s: a § citation: cite a docs/….md#anchor instead", at)
+			}
+			for _, ref := range researchFile.FindAllString(line, -1) {
+				if !fileExists(filepath.Join(filepath.Dir(path), ref)) && !fileExists(ref) {
+					t.Errorf("%s: %s is not in the repository: cite docs/protocol.md#anchor or say it inline", at, ref)
+				}
+			}
+			for _, m := range docLink.FindAllStringSubmatch(line, -1) {
+				file, anchor := m[1], strings.TrimPrefix(m[2], "#")
+				known, ok := anchors[file]
+				if !ok {
+					assert.True(t, fileExists(file), "%s: %s does not exist", at, file)
+					continue
+				}
+				if anchor != "" {
+					assert.True(t, known[anchor], "%s: %s has no heading #%s", at, file, anchor)
+				}
+			}
+			for _, m := range rowRef.FindAllStringSubmatch(line, -1) {
+				assert.Contains(t, string(protocol), "| "+m[1]+" |", "%s: docs/protocol.md has no row %s", at, m[1])
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	assert.Greater(t, n, 100, "the walk read the repository")
+}
+
+// headingAnchors returns the GitHub anchors of a Markdown file's headings.
+func headingAnchors(t *testing.T, path string) map[string]bool {
+	t.Helper()
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer func() { _ = f.Close() }()
+	out := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "#") {
+			continue
+		}
+		title := strings.TrimSpace(strings.TrimLeft(line, "#"))
+		var b strings.Builder
+		for _, r := range strings.ToLower(title) {
+			switch {
+			case r == ' ':
+				b.WriteByte('-')
+			case r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r > 0x7f:
+				b.WriteRune(r)
+			}
+		}
+		out[b.String()] = true
+	}
+	require.NoError(t, sc.Err())
+	return out
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// TestContributingLayout: CONTRIBUTING.md's layout names every source file
+// of the package (by name or by a glob in backquotes), so a new file
+// arrives with its line there.
+func TestContributingLayout(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("CONTRIBUTING.md")
+	require.NoError(t, err)
+	var globs []string
+	for _, m := range regexp.MustCompile("`([\\w*]+\\.go)`").FindAllStringSubmatch(string(b), -1) {
+		globs = append(globs, m[1])
+	}
+	for name := range parseSource(t).files {
+		found := false
+		for _, g := range globs {
+			if ok, _ := filepath.Match(g, name); ok {
+				found = true
+			}
+		}
+		assert.True(t, found, "CONTRIBUTING.md's layout does not say what %s holds", name)
+	}
+}
