@@ -45,13 +45,20 @@ func (c *Client) RefreshMerchant(ctx context.Context, store MerchantStore, appID
 	if err := c.selfInvoked(methodAuthTokenApp); err != nil {
 		return nil, err
 	}
+	// The token this call asks to replace: a refresh that completes
+	// between this read and the flight below (another goroutine's, another
+	// replica's) already answers this call, so it does not refresh again.
+	seen, err := store.Get(ctx, appID)
+	if err != nil {
+		return nil, fmt.Errorf("alipay: RefreshMerchant %s: %w", appID, err)
+	}
 	f, leader := c.core.flights.join(appID)
 	if leader {
 		lease := c.core.callBound() + refreshLeaseExtra
 		go func() {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*lease)
 			defer cancel()
-			f.m, f.err = c.refreshShared(rctx, store, appID, lease)
+			f.m, f.err = c.refreshShared(rctx, store, appID, lease, seen.AppAuthToken)
 			c.core.flights.finish(appID, f)
 		}()
 	}
@@ -66,13 +73,14 @@ func (c *Client) RefreshMerchant(ctx context.Context, store MerchantStore, appID
 // refreshShared runs one refresh across every process sharing store: take
 // the lease, call Alipay, store the result and drop the lease; or, when
 // another process holds the lease, wait for its result.
-func (c *Client) refreshShared(ctx context.Context, store MerchantStore, appID string, lease time.Duration) (*Merchant, error) {
+func (c *Client) refreshShared(ctx context.Context, store MerchantStore, appID string, lease time.Duration, start Secret) (*Merchant, error) {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return nil, fmt.Errorf("alipay: RefreshMerchant: %w", err)
 	}
 	owner := hex.EncodeToString(b[:])
-	var start Secret // the token when this refresh began
+	// start is the token the caller saw: once the store holds another, the
+	// refresh it asked for has happened.
 	for {
 		m, err := store.Get(ctx, appID)
 		if err != nil {

@@ -125,6 +125,9 @@ func TestRefreshOldTokenDiesAfterGrace(t *testing.T) {
 	old := w.waitAuthorized(t, authzMerchant).AppAuthToken.Reveal()
 
 	before := w.gw.RequestCount("alipay.open.auth.token.app")
+	// A slow answer keeps the first refresh in flight while the others join.
+	require.NoError(t, w.gw.InjectFault(alipaytest.Fault{Kind: alipaytest.FaultDelay,
+		Method: "alipay.open.auth.token.app", Count: 1, Delay: 300 * time.Millisecond}))
 	recs := make([]*alipay.Merchant, 5)
 	var wg sync.WaitGroup
 	for i := range recs {
