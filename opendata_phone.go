@@ -2,6 +2,7 @@ package alipay
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,9 +12,17 @@ import (
 
 // PhoneNumber is the verified, decrypted result of my.getPhoneNumber.
 //
-// It prints masked ("138****0000") with every fmt verb, in %#v and in slog
-// records, so logging it reveals no number; read Mobile explicitly where
-// the number is needed.
+// It prints masked ("138****0000") with every fmt verb, %#v included, in
+// slog records (text and JSON, as a value or inside a struct), through
+// encoding/json and through every encoder that uses encoding.TextMarshaler,
+// so logging or marshalling it reveals no number. The field Mobile is the
+// one explicit way to the number itself: read it where the number is
+// needed (to store it, or to answer your front end), and put that string,
+// not the PhoneNumber, into what you persist or send.
+//
+// fmt cannot call the methods of a value in an unexported field of your own
+// struct, and prints it raw: keep a PhoneNumber in an exported field, or log
+// it directly.
 type PhoneNumber struct {
 	// Mobile is the number as Alipay gives it: 11 digits for a mainland
 	// China number, "<country code>-<number>" otherwise (e.g.
@@ -50,6 +59,15 @@ func (p PhoneNumber) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, p.Ma
 
 // LogValue logs [PhoneNumber.Masked].
 func (p PhoneNumber) LogValue() slog.Value { return slog.StringValue(p.Masked()) }
+
+// MarshalJSON writes [PhoneNumber.Masked] as a JSON string: json.Marshal
+// and slog's JSONHandler of a struct holding a PhoneNumber show no number.
+// Marshal Mobile yourself where the number must be sent.
+func (p PhoneNumber) MarshalJSON() ([]byte, error) { return json.Marshal(p.Masked()) }
+
+// MarshalText writes [PhoneNumber.Masked], for encoders that use text (map
+// keys, slog's TextHandler, many log libraries).
+func (p PhoneNumber) MarshalText() ([]byte, error) { return []byte(p.Masked()), nil }
 
 // PhoneNumber verifies and decrypts the envelope of my.getPhoneNumber that
 // a user of the merchant mini-program merchantAppID shared, exactly as
