@@ -72,7 +72,10 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	f := apis.APIs[0]
+	f, ok := apis.Find("getPhoneNumber", "mobile")
+	if !ok {
+		log.Fatal("getPhoneNumber/mobile is not applicable")
+	}
 	scenes, err := m.AppAPISceneQuery(ctx, &alipay.AppAPISceneQueryRequest{APIName: f.APIName, FieldName: f.FieldName})
 	if err != nil {
 		log.Fatal(err)

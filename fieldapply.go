@@ -41,6 +41,22 @@ type AppAPIQueryResponse struct {
 	APIs []AuthAPIDTO `json:"apis"`
 }
 
+// Find returns the applicable field (apiName, fieldName), e.g.
+// ("getPhoneNumber", "mobile"), with the package code to apply with; false
+// when the app may not apply for it. When Alipay lists the field in more
+// than one package, the first listed is returned: range over APIs to choose.
+func (r *AppAPIQueryResponse) Find(apiName, fieldName string) (AuthAPIDTO, bool) {
+	if r == nil {
+		return AuthAPIDTO{}, false
+	}
+	for _, a := range r.APIs {
+		if a.APIName == apiName && a.FieldName == fieldName {
+			return a, true
+		}
+	}
+	return AuthAPIDTO{}, false
+}
+
 // AppAPIQuery lists the sensitive output fields of APIs that the merchant's
 // app may apply for, with the feature package code to use.
 //

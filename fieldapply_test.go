@@ -35,3 +35,24 @@ func TestSceneQueryValidation(t *testing.T) {
 		})
 	}
 }
+
+// TestAppAPIQueryFind: Find picks the field by its two names, the first
+// package when one is listed twice, and says false (never panics) otherwise.
+func TestAppAPIQueryFind(t *testing.T) {
+	t.Parallel()
+	r := &AppAPIQueryResponse{APIs: []AuthAPIDTO{
+		{APIName: "alipay.user.info.share", FieldName: "mobile", PackageCode: "20201019201538211864"},
+		{APIName: "getPhoneNumber", FieldName: "mobile", PackageCode: "20180927110154092444"},
+		{APIName: "getPhoneNumber", FieldName: "mobile", PackageCode: "2"},
+	}}
+	got, ok := r.Find("getPhoneNumber", "mobile")
+	assert.True(t, ok)
+	assert.Equal(t, AuthAPIDTO{APIName: "getPhoneNumber", FieldName: "mobile", PackageCode: "20180927110154092444"}, got)
+	for _, names := range [][2]string{{"getPhoneNumber", "name"}, {"mobile", "getPhoneNumber"}, {"", ""}} {
+		got, ok = r.Find(names[0], names[1])
+		assert.False(t, ok, names)
+		assert.Zero(t, got)
+	}
+	_, ok = (*AppAPIQueryResponse)(nil).Find("getPhoneNumber", "mobile")
+	assert.False(t, ok)
+}

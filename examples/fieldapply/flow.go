@@ -154,11 +154,8 @@ func (f *flow) chooseField(ctx context.Context) (alipay.AuthAPIDTO, error) {
 		return alipay.AuthAPIDTO{}, &stopError{code: exitAPIError, msg: "api.query: the mini-program may apply for no field"}
 	}
 	chosen, how := res.APIs[0], fmt.Sprintf("%s/%s is not applicable, so the first", f.st.api, f.st.field)
-	for _, a := range res.APIs {
-		if a.APIName == f.st.api && a.FieldName == f.st.field {
-			chosen, how = a, "asked for"
-			break
-		}
+	if a, ok := res.Find(f.st.api, f.st.field); ok {
+		chosen, how = a, "asked for"
 	}
 	f.printf("   chose %s/%s (%s)\n", chosen.APIName, chosen.FieldName, how)
 	return chosen, nil
