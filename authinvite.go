@@ -19,12 +19,14 @@ type AuthAppAuthInviteCreateRequest struct {
 	// (授权回调地址): an absolute http(s) URL, e.g. the path of
 	// [Client.AuthRedirectHandler].
 	RedirectURL string `json:"redirect_url,omitempty"`
-	// State is passed back to RedirectURL as given (自定义参数); Alipay
-	// requires Base64. A [StateSigner] state qualifies.
+	// State is passed back to RedirectURL as given, in the query parameter
+	// state (自定义参数); Alipay requires Base64. A [StateSigner] state
+	// qualifies, and [Client.AuthRedirectHandler] checks it.
 	State string `json:"state,omitempty"`
 }
 
-// AuthAppAuthInviteCreateResponse holds the page of the invitation.
+// AuthAppAuthInviteCreateResponse holds the page of the invitation: the
+// authorization link to send the merchant.
 type AuthAppAuthInviteCreateResponse struct {
 	ResponseMeta
 	// TaskPageURL is the page where the merchant sees and accepts the
@@ -33,7 +35,10 @@ type AuthAppAuthInviteCreateResponse struct {
 }
 
 // AuthAppAuthInviteCreate asks Alipay to invite a merchant app to authorise
-// the ISV's app. It is called by the ISV's own app: a client derived with
+// the ISV's app. The answer's TaskPageURL is the authorization link to send
+// the merchant; with State from [StateSigner.Issue] and RedirectURL served
+// by [Client.AuthRedirectHandler], the authorization comes back there (see
+// [StateSigner]). It is called by the ISV's own app: a client derived with
 // [Client.WithAppAuthToken] refuses it before sending.
 //
 // Alipay API: alipay.open.auth.appauth.invite.create (ISV向商户发起应用授权邀约).

@@ -83,8 +83,11 @@ func WithRedirectErrorPage(fn func(w http.ResponseWriter, r *http.Request, err *
 }
 
 // AuthRedirectHandler returns the handler of the ISV's redirect URL: the
-// page Alipay sends the merchant's browser to after the authorization, with
-// app_auth_code and the link's state in the query. It checks the state (see
+// RedirectURL of [Client.AuthAppAuthInviteCreate], where Alipay sends the
+// merchant's browser after the authorization with the query parameters
+// app_auth_code (the one-time code), app_id (the ISV's app id; another is
+// refused) and state (the invitation's State, from [StateSigner.Issue]);
+// other parameters are ignored. It checks the state (see
 // [StateSigner]; missing, forged, expired and used states are refused, each
 // state works once), exchanges the code with [Client.AuthTokenApp], records
 // every authorised app in store ([Client.RecordAuthorization]), and calls

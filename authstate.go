@@ -34,8 +34,16 @@ var ErrInvalidState = errors.New("alipay: invalid authorization state")
 // an HMAC-SHA256 under the ISV's key over an expiry, a random nonce (the
 // state's single-use id) and the ISV's data. The state is lowercase hex
 // whose length is a multiple of 4, so it is also valid Base64 (Alipay asks
-// for Base64 in alipay.open.auth.appauth.invite.create) and needs no URL
-// escaping. It is safe for concurrent use.
+// for Base64) and needs no URL escaping. It is safe for concurrent use.
+//
+// The link is the invitation of alipay.open.auth.appauth.invite.create,
+// the way Alipay documents to carry the ISV's own state: call
+// [Client.AuthAppAuthInviteCreate] with State set to what Issue returned
+// and RedirectURL to the URL served by [Client.AuthRedirectHandler], and
+// send the merchant to the answer's TaskPageURL. Once the merchant has
+// authorised, Alipay sends the browser to RedirectURL with the query
+// parameters app_auth_code (the one-time code to exchange), app_id (the
+// ISV's app) and state (as given), which the handler checks with Verify.
 type StateSigner struct {
 	key []byte
 	ttl time.Duration
@@ -69,8 +77,9 @@ type State struct {
 }
 
 // Issue returns a new state carrying data (at most MaxStateData bytes),
-// valid until the signer's ttl passes. Put it in the authorization link's
-// state parameter.
+// valid until the signer's ttl passes. Pass it as the State of
+// [Client.AuthAppAuthInviteCreate]: the invitation's page is the
+// authorization link, and the state comes back to the redirect URL.
 func (s *StateSigner) Issue(data string) (string, error) {
 	if len(data) > MaxStateData {
 		return "", fmt.Errorf("alipay: StateSigner.Issue: data has %d bytes, at most %d", len(data), MaxStateData)
