@@ -3,19 +3,25 @@
 // sensitive information fields on behalf of merchants' mini-programs.
 //
 // One [Client] per process signs every request with RSA2 and verifies every
-// response; [Client.WithAppAuthToken] derives a cheap client that acts for one
-// merchant:
+// response; [Client.ForMerchant] derives a cheap client that acts for one
+// merchant, with the merchant's token from the registry ([MerchantStore]),
+// where [Client.AuthRedirectHandler] and the authorization notify
+// ([Client.NewNotifyHandler]) put it when the merchant authorised the ISV
+// (each err is checked in real code; the README has the whole story):
 //
 //	isv, err := alipay.NewClient(appID,
 //		alipay.WithPrivateKeyFile("app_private.pem"),
 //		alipay.WithAlipayPublicKeyFile("alipay_public.pem"))
-//	m := isv.WithAppAuthToken(merchantToken)
-//	info, err := m.MiniBaseInfoQuery(ctx, nil)                      // category
-//	apis, err := m.AppAPIQuery(ctx, nil)                            // what can be applied for
-//	scenes, err := m.AppAPISceneQuery(ctx, &alipay.AppAPISceneQueryRequest{APIName: "getPhoneNumber", FieldName: "mobile"})
-//	_, err = m.AppAPIFieldApply(ctx, &alipay.AppAPIFieldApplyRequest{AuthFieldApply: app, Pictures: []alipay.File{alipay.FileFromPath("login.png")}})
-//	rec, err := m.WaitFieldAudit(ctx, &alipay.WaitFieldAuditRequest{APIName: "getPhoneNumber", FieldName: "mobile", PackageCode: code})
-//	recs, err := m.AppAPIFieldQuery(ctx, nil)                       // audit status
+//	m, err := isv.ForMerchant(ctx, store, merchantAppID) // alipay.IsReauthorizationNeeded(err): authorise again
+//	info, err := m.MiniBaseInfoQuery(ctx, nil)          // category
+//	apis, err := m.AppAPIQuery(ctx, nil)                // what can be applied for
+//	phone, ok := apis.Find("getPhoneNumber", "mobile")
+//	scenes, err := m.AppAPISceneQuery(ctx, &alipay.AppAPISceneQueryRequest{APIName: phone.APIName, FieldName: phone.FieldName})
+//	res, err := m.ApplyFieldOnce(ctx, &alipay.AppAPIFieldApplyRequest{AuthFieldApply: app, Pictures: []alipay.File{alipay.FileFromPath("login.png")}})
+//	rec, err := m.WaitFieldAudit(ctx, &alipay.WaitFieldAuditRequest{APIName: phone.APIName, FieldName: phone.FieldName, PackageCode: phone.PackageCode, UserAppID: merchantAppID})
+//
+// A one-off tool holding a token itself derives the merchant's client with
+// [Client.WithAppAuthToken].
 //
 // A success is returned only when its signature verified. Gateway failures
 // are [*APIError]; signature problems unwrap to [ErrSignature]; requests
@@ -50,7 +56,8 @@ const (
 
 // Client calls the Alipay gateway. It is immutable and safe for concurrent
 // use by many goroutines and many merchants. Build one with [NewClient] and
-// derive per-merchant clients with [Client.WithAppAuthToken].
+// derive per-merchant clients with [Client.ForMerchant] (or
+// [Client.WithAppAuthToken] from a token you hold).
 type Client struct {
 	core *core
 	// token is the app_auth_token of the merchant this client acts for; nil

@@ -2,11 +2,15 @@ package alipay
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -146,4 +150,82 @@ func TestContributingLayout(t *testing.T) {
 		}
 		assert.True(t, found, "CONTRIBUTING.md's layout does not say what %s holds", name)
 	}
+}
+
+// readmeBlock is one ```go block of a Markdown file: its text (dedented)
+// and the line its first line is on.
+type readmeBlock struct {
+	line int
+	text string
+}
+
+// goBlocks returns the ```go blocks of md, a list item's indentation removed.
+func goBlocks(md string) []readmeBlock {
+	var blocks []readmeBlock
+	lines := strings.Split(md, "\n")
+	for i := 0; i < len(lines); i++ {
+		indent, ok := strings.CutSuffix(lines[i], "```go")
+		if !ok || strings.TrimSpace(indent) != "" {
+			continue
+		}
+		b := readmeBlock{line: i + 2}
+		for i++; i < len(lines) && lines[i] != indent+"```"; i++ {
+			b.text += strings.TrimPrefix(lines[i], indent) + "\n"
+		}
+		blocks = append(blocks, b)
+	}
+	return blocks
+}
+
+// TestREADMESnippetsCompile: every Go snippet of the README compiles as
+// written — declarations as they are, statements as the body of a function
+// returning error — against the stub declarations of its free variables
+// in testdata/readme/stubs.go (a logger, a ctx, your own functions). A
+// variable declared and not used, a wrong name or a wrong type fails, named
+// by its README line. The snippets are compiled in the workspace as a
+// package of the nested module examples/notify (which has redisstore,
+// go-redis and testify) that exists only in a go build -overlay.
+func TestREADMESnippetsCompile(t *testing.T) {
+	t.Parallel()
+	goTool, err := exec.LookPath(filepath.Join(runtime.GOROOT(), "bin", "go"))
+	if err != nil {
+		t.Skip("no go command:", err)
+	}
+	root, err := filepath.Abs(".")
+	require.NoError(t, err)
+	for _, f := range []string{"go.work", "examples/notify/go.mod"} {
+		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
+			t.Skip("not in the repository's workspace:", err)
+		}
+	}
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	stubs, err := os.ReadFile(filepath.Join("testdata", "readme", "stubs.go"))
+	require.NoError(t, err)
+	src := bytes.NewBuffer(stubs)
+	blocks := goBlocks(string(readme))
+	require.Greater(t, len(blocks), 5)
+	for i, b := range blocks {
+		first := strings.TrimSpace(b.text)
+		for strings.HasPrefix(first, "//") {
+			_, first, _ = strings.Cut(first, "\n")
+		}
+		if strings.HasPrefix(first, "func ") || strings.HasPrefix(first, "type ") {
+			fmt.Fprintf(src, "\n//line README.md:%d\n%s", b.line, b.text)
+			continue
+		}
+		fmt.Fprintf(src, "\nfunc readmeSnippet%d() error {\n//line README.md:%d\n%s\treturn nil\n}\n", i, b.line, b.text)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "readme.go")
+	require.NoError(t, os.WriteFile(file, src.Bytes(), 0o600))
+	overlay, err := json.Marshal(map[string]map[string]string{
+		"Replace": {filepath.Join(root, "examples", "notify", "readmecheck", "readme.go"): file}})
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "overlay.json"), overlay, 0o600))
+	cmd := exec.Command(goTool, "build", "-gcflags=-e", "-overlay", filepath.Join(dir, "overlay.json"), "./examples/notify/readmecheck")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOWORK="+filepath.Join(root, "go.work"), "GOFLAGS=")
+	out, err := cmd.CombinedOutput()
+	assert.NoError(t, err, "README snippets:\n%s", out)
 }
