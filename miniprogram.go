@@ -151,7 +151,10 @@ func (r *MiniBaseInfoModifyResponse) UnmarshalJSON(data []byte) error {
 // mini-program that has a listed version a change goes to an information
 // audit and takes effect only once approved; Alipay does not document the
 // values, so any modify_status is reported as "pending audit", never as
-// "applied": confirm with [Client.MiniBaseInfoQuery] later.
+// "applied": confirm with [Client.MiniBaseInfoQuery] later. A change that
+// applied at once comes without one (Alipay's older response model has no
+// such field; alipaytest answers so for a mini-program without a listed
+// version).
 func (r *MiniBaseInfoModifyResponse) PendingAudit() bool { return r.ModifyStatus != "" }
 
 // Sub_codes of [Client.MiniBaseInfoModify] refusing a change of a

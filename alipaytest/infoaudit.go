@@ -5,14 +5,15 @@ import (
 	"fmt"
 )
 
-// modify_status values of baseinfo.modify. Alipay documents only the
-// example "1"; the fake answers it when the change applied at once, and
-// ModifyStatusPendingAudit when it went to an information audit. A client
-// should treat any value other than "1" as "not applied yet".
-const (
-	ModifyStatusApplied      = "1"
-	ModifyStatusPendingAudit = "AUDITING"
-)
+// ModifyStatusPendingAudit is the modify_status baseinfo.modify answers
+// when the change went to an information audit: only on a mini-program
+// with a listed version ([Merchant.Listed], [Server.SetListed]). A change
+// that applies at once is answered without modify_status, as Alipay's
+// older response model has no such field. Alipay documents neither the
+// values nor their meaning (its one example is "1"), so a client treats
+// any modify_status as "pending audit" (alipay's
+// MiniBaseInfoModifyResponse.PendingAudit) and confirms with baseinfo.query.
+const ModifyStatusPendingAudit = "AUDITING"
 
 // ErrNoInfoAudit: the mini-program has no base-info change under
 // information audit ([Server.ApproveBaseInfo], [Server.RejectBaseInfo]).

@@ -97,16 +97,15 @@ func (s *Server) baseInfoModify(m *merchant, in *incoming) *answer {
 	if next.ServicePhone == "" && next.ServiceEmail == "" {
 		return failure(codeBusinessError, "SERVICE_TEL_AND_MAIL_BOTH_BLANK", "客服电话和客服邮箱不能同时为空")
 	}
-	status := ModifyStatusApplied
-	if m.listed {
-		// A listed mini-program's change waits for an information audit.
-		m.pendingInfo, status = &next, ModifyStatusPendingAudit
-	} else {
-		m.info = next
+	if !m.listed {
+		m.info = next // applied at once: no modify_status, as in Alipay's older model
+		return success(struct{}{})
 	}
+	// A listed mini-program's change waits for an information audit.
+	m.pendingInfo = &next
 	return success(struct {
 		ModifyStatus string `json:"modify_status"`
-	}{status})
+	}{ModifyStatusPendingAudit})
 }
 
 // nameRune is the character set of names: letters (Chinese included),

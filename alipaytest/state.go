@@ -22,7 +22,8 @@ type Merchant struct {
 	AESKey string
 	// Listed reports that the mini-program has a listed (上架) version: a
 	// baseinfo.modify then goes to an information audit (modify_status
-	// [ModifyStatusPendingAudit]) instead of applying at once.
+	// [ModifyStatusPendingAudit]) instead of applying at once (answered
+	// without modify_status).
 	Listed bool
 	// AppID is the mini-program's app id (user_app_id). Required.
 	AppID string

@@ -127,7 +127,7 @@ func TestE2EFullFlow(t *testing.T) {
 		MiniCategoryIDs: "XS1011_XS2089", AppLogo: ptr(alipay.FileFromBytes("logo.png", logo)),
 	})
 	require.NoError(t, err)
-	assert.Equal(t, "1", mod.ModifyStatus)
+	assert.False(t, mod.PendingAudit(), "no listed version: applied at once, without modify_status")
 	info, err = m.MiniBaseInfoQuery(ctx, nil)
 	require.NoError(t, err)
 	assert.True(t, info.HasCategory("交通出行", "物流快递"), info.CategoryNames)

@@ -105,11 +105,11 @@ func (f *flow) checkCategory(ctx context.Context) error {
 	}
 	// A modify_status never means "applied": a listed mini-program's change
 	// waits for an information audit. baseinfo.query tells.
-	result := "no status: baseinfo.query tells"
+	result := "no modify_status: baseinfo.query tells"
 	if res.PendingAudit() {
-		result = "pending audit until baseinfo.query shows it"
+		result = fmt.Sprintf("modify_status %q: pending audit until baseinfo.query shows it", res.ModifyStatus)
 	}
-	f.printf("   %s: missing, so baseinfo.modify mini_category_ids=%s (modify_status %q: %s)\n", want, ids, res.ModifyStatus, result)
+	f.printf("   %s: missing, so baseinfo.modify mini_category_ids=%s (%s)\n", want, ids, result)
 	if info, err = f.m.MiniBaseInfoQuery(ctx, nil); err != nil {
 		return err
 	}
