@@ -165,3 +165,23 @@ func postForm(u string, form url.Values) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// Two waits for one merchant (two requests of the same ISV user, say) both
+// see the one field.changed message; another merchant's wait does not.
+func ExampleFieldChangedHub() {
+	var hub alipay.FieldChangedHub
+	first, stop1 := hub.Subscribe("2021004000000002")
+	defer stop1()
+	second, stop2 := hub.Subscribe("2021004000000002")
+	defer stop2()
+	other, stop3 := hub.Subscribe("2021004000000003")
+	defer stop3()
+
+	// The body of NotifyRoutes.AppAPIFieldChanged:
+	hub.Publish(&alipay.AppAPIFieldChanged{AuthFieldDTO: alipay.AuthFieldDTO{
+		UserAppID: "2021004000000002", APIName: "getPhoneNumber", FieldName: "mobile", Status: alipay.AuthFieldStatusAgree,
+	}})
+	fmt.Println((<-first).Status, (<-second).Status, len(other))
+	// Output:
+	// AGREE AGREE 0
+}

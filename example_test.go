@@ -263,10 +263,10 @@ func ExampleClient_NotifyHandler() {
 }
 
 // WaitFieldAudit polls field.query, and the app gateway's field.changed
-// messages wake it at once through Updates. Only this merchant's own record
+// messages wake it at once through Updates: a FieldChangedHub hands each
+// message to every wait of its merchant. Only this merchant's own record
 // ends the wait: its field.query, or a message whose user_app_id is
-// UserAppID (the merchant's mini-program); another merchant's message on a
-// shared channel only wakes a poll.
+// UserAppID (the merchant's mini-program).
 func ExampleClient_WaitFieldAudit() {
 	gw, err := alipaytest.NewServer(alipaytest.WithAutoAudit(20*time.Millisecond, nil))
 	if err != nil {
@@ -280,13 +280,17 @@ func ExampleClient_WaitFieldAudit() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	updates := make(chan alipay.AuthFieldDTO, 4)
-	app := httptest.NewUnstartedServer(isv.NotifyHandler(func(ctx context.Context, n *alipay.Notification) error {
-		if ev, err := n.AppAPIFieldChanged(); err == nil {
-			updates <- ev.AuthFieldDTO
-		}
-		return nil
-	}))
+	var hub alipay.FieldChangedHub // one per process, shared by the app gateway and the waits
+	gateway, err := isv.NewNotifyHandler(alipay.NotifyRoutes{
+		AppAPIFieldChanged: func(ctx context.Context, n *alipay.Notification, ev *alipay.AppAPIFieldChanged) error {
+			hub.Publish(ev)
+			return nil
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	app := httptest.NewUnstartedServer(gateway)
 	app.Config.ReadHeaderTimeout, app.Config.ReadTimeout = 10*time.Second, 30*time.Second
 	app.Start()
 	defer app.Close()
@@ -294,7 +298,9 @@ func ExampleClient_WaitFieldAudit() {
 		log.Fatal(err)
 	}
 
-	m := isv.WithAppAuthToken(alipaytest.DefaultMerchantToken)
+	m := isv.WithAppAuthToken(alipaytest.DefaultMerchantToken)      // in production: isv.ForMerchant(ctx, store, appID)
+	updates, stop := hub.Subscribe(alipaytest.DefaultMerchantAppID) // before applying: no message is missed
+	defer stop()
 	if _, err := m.AppAPIFieldApply(ctx, phoneApplication()); err != nil {
 		log.Fatal(err)
 	}

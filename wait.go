@@ -50,6 +50,8 @@ type WaitFieldAuditRequest struct {
 	// at once (the message is preferred to the query). Any other message,
 	// another merchant's approval included, only triggers a poll at once,
 	// at most one such poll per pause. A closed channel is no longer read.
+	// [FieldChangedHub.Subscribe] gives such a channel, fed by every
+	// message of the merchant (several waits for one merchant each get it).
 	Updates <-chan AuthFieldDTO
 }
 

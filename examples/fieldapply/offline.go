@@ -47,7 +47,7 @@ type offline struct {
 
 	authNotified chan string               // auth_app_id of each authorization notify stored
 	redirected   chan *alipay.AuthRedirect // what the redirect handler stored
-	updates      chan alipay.AuthFieldDTO  // field.changed, for WaitFieldAudit
+	hub          alipay.FieldChangedHub    // field.changed, for WaitFieldAudit
 	events       chan notified             // field.changed, for the printout
 
 	srv    *http.Server
@@ -63,7 +63,6 @@ func startOffline(st *settings, stdout io.Writer) (o *offline, err error) {
 		store:        alipay.NewMemoryMerchantStore(),
 		authNotified: make(chan string, 8),
 		redirected:   make(chan *alipay.AuthRedirect, 1),
-		updates:      make(chan alipay.AuthFieldDTO, 8),
 		events:       make(chan notified, 8),
 		served:       make(chan error, 1),
 	}
@@ -134,7 +133,7 @@ func (o *offline) routes(stdout io.Writer) (*http.ServeMux, error) {
 			return nil
 		},
 		AppAPIFieldChanged: func(_ context.Context, n *alipay.Notification, ev *alipay.AppAPIFieldChanged) error {
-			trySend(o.updates, ev.AuthFieldDTO) // wakes WaitFieldAudit
+			o.hub.Publish(ev) // wakes the merchant's WaitFieldAudit
 			trySend(o.events, notified{notifyID: n.NotifyID, rec: ev.AuthFieldDTO})
 			return nil
 		},

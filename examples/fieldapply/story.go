@@ -98,9 +98,11 @@ func (o *offline) redirect(ctx context.Context, code, state string) (*alipay.Aut
 func (o *offline) awaitAudit(ctx context.Context, f *flow, api alipay.AuthAPIDTO) error {
 	ctx, cancel := context.WithTimeout(ctx, offlineWait)
 	defer cancel()
+	updates, stop := o.hub.Subscribe(o.merchant) // a message sent before this: the first poll sees its record
+	defer stop()
 	rec, err := f.m.WaitFieldAudit(ctx, &alipay.WaitFieldAuditRequest{
 		APIName: api.APIName, FieldName: api.FieldName, PackageCode: api.PackageCode,
-		UserAppID: o.merchant, Interval: offlinePoll, Updates: o.updates,
+		UserAppID: o.merchant, Interval: offlinePoll, Updates: updates,
 	})
 	if err != nil {
 		return err

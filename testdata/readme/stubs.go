@@ -62,6 +62,7 @@ var (
 	req           *alipay.AppAPISceneQueryRequest
 	shot          io.Reader
 	shotSize      int64
+	hub           alipay.FieldChangedHub
 )
 
 func use(any)                                                                  {}
