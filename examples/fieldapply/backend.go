@@ -32,25 +32,43 @@ func phoneHandler(isv *alipay.Client, logger *log.Logger) http.Handler {
 			return
 		}
 		p, err := isv.PhoneNumber(r.Context(), miniAppID, envelope)
-		var apiErr *alipay.APIError
-		switch {
-		case errors.Is(err, alipay.ErrSignature), errors.Is(err, alipay.ErrBadEnvelope):
-			logger.Printf("envelope refused: %v", err) // errors never quote a number or a key
-			http.Error(w, "refused", http.StatusBadRequest)
-		case errors.As(err, &apiErr):
-			logger.Printf("my.getPhoneNumber failed: %s %s", apiErr.SubCode, apiErr.SubMsg)
-			http.Error(w, apiErr.SubCode, http.StatusConflict) // e.g. isv.invalid-auth-relations: ask again
-		case err != nil:
-			logger.Printf("not decrypted: %v", err) // no key, the registry unavailable
-			http.Error(w, "unavailable", http.StatusInternalServerError)
-		case !p.HasNumber():
+		if err != nil {
+			status, answer := phoneError(err)
+			logger.Printf("phone number not read (%d): %v", status, err) // errors never quote a number or a key
+			http.Error(w, answer, status)
+			return
+		}
+		if !p.HasNumber() {
 			logger.Printf("verified: the user has no phone number bound")
 			fmt.Fprintln(w, "no number bound")
-		default:
-			logger.Printf("verified, decrypted with the merchant's AES key from the registry: %v", p) // masked
-			fmt.Fprintln(w, "ok")
+			return
 		}
+		logger.Printf("verified, decrypted with the merchant's AES key from the registry: %v", p) // masked
+		fmt.Fprintln(w, "ok")
 	})
+}
+
+// phoneError maps an error of PhoneNumber to the endpoint's status and
+// the text the front end may show.
+func phoneError(err error) (status int, answer string) {
+	var apiErr *alipay.APIError
+	switch {
+	case alipay.IsReauthorizationNeeded(err): // the merchant cancelled its authorization
+		return http.StatusForbidden, "this mini-program is no longer served"
+	case errors.Is(err, alipay.ErrSignature), errors.Is(err, alipay.ErrBadEnvelope):
+		return http.StatusBadRequest, "refused" // forged, altered, mangled, or another merchant's
+	case errors.As(err, &apiErr): // getPhoneNumber's own result is a failure
+		switch apiErr.SubCode {
+		case "isv.invalid-auth-relations", "aop.unknow-error": // the user's consent is missing or lapsed
+			return http.StatusUnprocessableEntity, "please tap the phone-number button again"
+		default: // the field is not approved, or the app's keys are not set: the ISV's to fix
+			return http.StatusUnprocessableEntity, "the phone number cannot be shared now"
+		}
+	case errors.Is(err, alipay.ErrInvalidRequest): // an unknown mini-program, or no AES key synced for it
+		return http.StatusNotFound, "unknown mini-program"
+	default: // the registry is unavailable: try again later
+		return http.StatusServiceUnavailable, "unavailable"
+	}
 }
 
 // lockedWriter serialises the writes of the flow and of the backend's

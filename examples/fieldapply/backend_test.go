@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/isvkit/alipay"
 	"github.com/isvkit/alipay/alipaytest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -47,8 +50,13 @@ func TestPhoneEndpoint(t *testing.T) {
 	failed, err := o.gw.PhoneNumberErrorEnvelope(o.merchant, "40003", "isv.invalid-auth-relations", "无效的授权关系")
 	require.NoError(t, err)
 	code, body = post(o.merchant, failed)
-	assert.Equal(t, http.StatusConflict, code)
-	assert.Equal(t, "isv.invalid-auth-relations", body)
+	assert.Equal(t, http.StatusUnprocessableEntity, code)
+	assert.Equal(t, "please tap the phone-number button again", body)
+	failed, err = o.gw.PhoneNumberErrorEnvelope(o.merchant, "40006", "isv.insufficient-isv-permissions", "ISV权限不足")
+	require.NoError(t, err)
+	code, body = post(o.merchant, failed)
+	assert.Equal(t, http.StatusUnprocessableEntity, code)
+	assert.Equal(t, "the phone number cannot be shared now", body)
 
 	none, err := o.gw.PhoneNumberEnvelope(o.merchant, "")
 	require.NoError(t, err)
@@ -60,11 +68,35 @@ func TestPhoneEndpoint(t *testing.T) {
 	assert.Equal(t, http.StatusRequestEntityTooLarge, code)
 
 	// Another merchant's path: not in the registry, nothing decrypts.
-	code, _ = post(alipaytest.DefaultMerchantAppID+"9", good)
-	assert.NotEqual(t, http.StatusOK, code)
+	code, body = post(alipaytest.DefaultMerchantAppID+"9", good)
+	assert.Equal(t, http.StatusNotFound, code)
+	assert.Equal(t, "unknown mini-program", body)
+
+	// The registry down: try again later, not "refused".
+	down, err := o.gw.NewClient(alipay.WithAESKeySource(downSource{}))
+	require.NoError(t, err)
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, "/mini/"+o.merchant+"/phone", bytes.NewReader(good))
+	req.SetPathValue("appID", o.merchant)
+	phoneHandler(down, log.New(&logs, "", 0)).ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+
+	// A cancelled merchant: no longer served.
+	_, err = o.isv.SetMerchantState(testCtx(t), o.store, o.merchant, alipay.MerchantCancelled, "test")
+	require.NoError(t, err)
+	code, body = post(o.merchant, good)
+	assert.Equal(t, http.StatusForbidden, code)
+	assert.Equal(t, "this mini-program is no longer served", body)
 
 	assert.Equal(t, 1, strings.Count(logs.String(), "138****0000"), logs.String())
 	for what, s := range secrets(t, o) {
 		assert.NotContains(t, logs.String(), s, what)
 	}
+}
+
+// downSource is an AESKeySource whose store is unreachable.
+type downSource struct{}
+
+func (downSource) AESKeys(context.Context, string) ([]string, error) {
+	return nil, errors.New("dial tcp 127.0.0.1:6379: connection refused")
 }
