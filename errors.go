@@ -36,7 +36,7 @@ type APIError struct {
 	Code     string // gateway code, e.g. "40004"
 	Msg      string // text for Code
 	SubCode  string // business code, e.g. "AUTH_API_FIELD_IS_AUDITING"; compare exactly
-	SubMsg   string // text for SubCode (Chinese); the app_auth_token is redacted from it
+	SubMsg   string // text for SubCode (Chinese); the app_auth_token is redacted from it, the gateway's "&amp;" read as "&"
 	TraceID  string // the trace_id response header, when present
 	Verified bool   // whether the error body's signature verified
 }

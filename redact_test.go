@@ -45,7 +45,7 @@ func TestTokenRedacted(t *testing.T) {
 			var apiErr *APIError
 			if errors.As(err, &apiErr) {
 				assert.Equal(t, "isv.invalid-signature", apiErr.SubCode)
-				assert.Contains(t, apiErr.SubMsg, "app_auth_token=[redacted]&amp;app_id=")
+				assert.Contains(t, apiErr.SubMsg, "app_auth_token=[redacted]&app_id=")
 			}
 		})
 	}

@@ -279,10 +279,13 @@ func (c *Client) apiError(method string, node []byte, trace string, verified boo
 	return c.statusError(method, st, trace, verified)
 }
 
+// statusError builds the *APIError of a failure status. The gateway
+// HTML-escapes '&' in sub_msg ("&amp;"), which makes the string to sign it
+// quotes on a signature failure unreadable: the escape is undone.
 func (c *Client) statusError(method string, st nodeStatus, trace string, verified bool) error {
 	return &APIError{
 		Method: method, Code: st.Code, Msg: c.redact(st.Msg), SubCode: st.SubCode,
-		SubMsg: c.redact(st.SubMsg), TraceID: trace, Verified: verified,
+		SubMsg: c.redact(strings.ReplaceAll(st.SubMsg, "&amp;", "&")), TraceID: trace, Verified: verified,
 	}
 }
 

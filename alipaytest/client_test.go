@@ -151,6 +151,8 @@ func TestClientErrors(t *testing.T) {
 	assert.Equal(t, "isv.invalid-signature", apiErr.SubCode)
 	assert.Contains(t, apiErr.SubMsg, "网关生成的验签字符串为：")
 	assert.NotContains(t, apiErr.SubMsg, DefaultMerchantToken, "the client redacts the token the gateway quotes")
+	assert.Contains(t, apiErr.SubMsg, "app_auth_token=[redacted]&app_id="+DefaultAppID+"&charset=", "the string signed, as signed")
+	assert.NotContains(t, err.Error(), "&amp;", "the gateway's HTML escape is undone")
 
 	// The client's clock is 11 minutes off.
 	skewed := newClient(t, s, alipay.WithClock(func() time.Time { return time.Now().Add(-11 * time.Minute) }))
