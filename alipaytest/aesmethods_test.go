@@ -33,7 +33,7 @@ func aesKeyCall(t *testing.T, c *alipay.Client, method, merchantAppID string) (s
 func TestMerchantAESKeySetAndGet(t *testing.T) {
 	t.Parallel()
 	s := newTestServer(t, WithAppAESKey(DefaultAppID, isvAESKey))
-	c := newClient(t, s, alipay.WithAESKey(isvAESKey)) // the client's own AES code, not the server's
+	c := newClient(t, s) // the server's key for the app, through the client's own AES code
 
 	key, err := aesKeyCall(t, c, methodAESGet, DefaultMerchantAppID)
 	require.NoError(t, err)
@@ -78,7 +78,10 @@ func TestMerchantAESKeyRefusals(t *testing.T) {
 	requireSubCode(t, err, "40004", "ACCESS_DENIED") // not authorised to this ISV
 	_, err = aesKeyCall(t, c, methodAESGet, "")
 	requireSubCode(t, err, "40004", "INVALID_PARAMETER")
-	_, err = aesKeyCall(t, newClient(t, s), methodAESSet, DefaultMerchantAppID)
+	unencrypted, err := alipay.NewClient(DefaultAppID, alipay.WithGatewayURL(s.URL), // NewClient would add the server's AES key
+		alipay.WithPrivateKey(s.AppPrivateKeyPEM()), alipay.WithAlipayPublicKey(s.AlipayPublicKeyPEM()))
+	require.NoError(t, err)
+	_, err = aesKeyCall(t, unencrypted, methodAESSet, DefaultMerchantAppID)
 	requireSubCode(t, err, "40001", "isv.decryption-error-missing-encrypt-type")
 
 	wrong := newClient(t, s, alipay.WithAESKey("zM+/R8elr0D6ivjOyoUBuQ=="))

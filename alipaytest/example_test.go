@@ -142,7 +142,7 @@ func ExampleServer_PhoneNumberEnvelope() {
 		return
 	}
 	defer s.Close()
-	isv, err := s.NewClient(alipay.WithAESKey(isvAESKey))
+	isv, err := s.NewClient() // with alipay.WithAESKey(isvAESKey), from WithAppAESKey
 	if err != nil {
 		fmt.Println(err)
 		return

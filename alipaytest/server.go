@@ -4,6 +4,7 @@ import (
 	"context"
 	crand "crypto/rand"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
@@ -183,14 +184,22 @@ func (s *Server) Close() {
 func (s *Server) AppID() string { return DefaultAppID }
 
 // NewClient returns a client of the root package for [DefaultAppID], wired
-// to this server: its gateway URL, the PUBLIC TEST app private key, and the
-// server's Alipay public key. opts are applied after those, so they can
-// override any of them.
+// to this server: its gateway URL, the PUBLIC TEST app private key, the
+// server's Alipay public key, and, when the server has [WithAppAESKey] for
+// DefaultAppID, alipay.WithAESKey with that key (as a real app's console
+// key is configured on both sides: its calls are then encrypted). opts are
+// applied after those, so they can override any of them. A client without
+// content encryption, to test the server's refusal of an unencrypted
+// aes.set say, is built with alipay.NewClient from the server's URL and
+// keys.
 func (s *Server) NewClient(opts ...alipay.Option) (*alipay.Client, error) {
 	base := []alipay.Option{
 		alipay.WithGatewayURL(s.URL),
 		alipay.WithPrivateKey(s.AppPrivateKeyPEM()),
 		alipay.WithAlipayPublicKey(s.AlipayPublicKeyPEM()),
+	}
+	if k := s.cfg.appAESKeys[DefaultAppID]; k != nil {
+		base = append(base, alipay.WithAESKey(base64.StdEncoding.EncodeToString(k)))
 	}
 	return alipay.NewClient(DefaultAppID, append(base, opts...)...)
 }

@@ -36,7 +36,7 @@ func TestPhoneNumberWithRegistryKeysAndRotation(t *testing.T) {
 	gw, err := alipaytest.NewServer(alipaytest.WithTB(t), alipaytest.WithAppAESKey(alipaytest.DefaultAppID, fuseISVKey))
 	require.NoError(t, err)
 	store := alipay.NewMemoryMerchantStore()
-	isv, err := gw.NewClient(alipay.WithAESKey(fuseISVKey), alipay.WithAESKeySource(alipay.MerchantAESKeys(store)), alipay.WithLogger(logger))
+	isv, err := gw.NewClient(alipay.WithAESKeySource(alipay.MerchantAESKeys(store)), alipay.WithLogger(logger))
 	require.NoError(t, err)
 
 	// The merchant authorises the ISV; its record goes into the registry.

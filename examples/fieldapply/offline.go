@@ -95,9 +95,10 @@ func startOffline(st *settings, stdout io.Writer) (o *offline, err error) {
 	); err != nil {
 		return nil, err
 	}
-	// The server's public test keys; no key files. The registry is where
-	// the phone-number decryption finds each merchant's AES key.
-	if o.isv, err = o.gw.NewClient(alipay.WithAESKey(o.aesKey), alipay.WithAESKeySource(alipay.MerchantAESKeys(o.store))); err != nil {
+	// The server's public test keys and its AES key for the ISV app; no key
+	// files. The registry is where the phone-number decryption finds each
+	// merchant's AES key.
+	if o.isv, err = o.gw.NewClient(alipay.WithAESKeySource(alipay.MerchantAESKeys(o.store))); err != nil {
 		return nil, err
 	}
 	if o.states, err = alipay.NewStateSigner(stateKey, 30*time.Minute); err != nil {
