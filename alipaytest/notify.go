@@ -49,8 +49,11 @@ type note struct {
 	body string
 }
 
-// SetNotifyURL sets the URL that receives field.changed messages from now
-// on; "" stops sending new ones. See [WithNotifyURL].
+// SetNotifyURL sets the URL that receives every notification the server
+// sends from now on (field.changed, the authorization notify, the
+// cancellation message: the list is at [WithNotifyURL]); "" stops sending
+// new ones. Call it once the receiver listens, typically an app gateway
+// built from [Server.NewClient]'s client.
 func (s *Server) SetNotifyURL(u string) error {
 	if u != "" {
 		if err := checkNotifyURL(u); err != nil {

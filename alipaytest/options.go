@@ -198,9 +198,22 @@ func WithMerchant(m Merchant) Option {
 	}
 }
 
-// WithNotifyURL sets the URL (the ISV's 应用网关) that receives a signed
-// alipay.open.app.api.field.changed message each time an application's
-// audit ends. See also [Server.SetNotifyURL].
+// WithNotifyURL sets the URL (the ISV's 应用网关) that receives the server's
+// signed notifications, each retried until the answer is "success"
+// ([WithNotifyRetry]):
+//
+//   - alipay.open.app.api.field.changed each time an application's audit
+//     ends ([Server.Approve], [Server.Reject], [Server.Invalidate],
+//     [WithAutoAudit]);
+//   - the authorization notify (notify_type open_app_auth_notify, the 1.0
+//     protocol, carrying the new token) for each app of a
+//     [Server.Authorize] (unless [AuthNoNotify]);
+//   - alipay.open.auth.appauth.cancelled for each ISV app a
+//     [Server.CancelAuthorization] ends;
+//   - whatever [Server.Redeliver] sends again.
+//
+// When the receiver is built from the server's client, it exists only after
+// the server: use [Server.SetNotifyURL] then.
 func WithNotifyURL(u string) Option {
 	return func(c *config) error {
 		if err := checkNotifyURL(u); err != nil {
