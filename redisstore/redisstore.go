@@ -1,15 +1,28 @@
-// Package redisstore is an [alipay.DedupeStore] kept in Redis, for
-// notification handlers ([alipay.Client.NotifyHandler]) running on several
-// replicas: whichever replica Alipay delivers a notify_id to, the user's
-// function runs for it once at a time and, once it succeeded, not again.
+// Package redisstore keeps what an ISV backend on several replicas must
+// share in Redis: the merchant registry ([NewMerchantStore], an
+// [alipay.MerchantStore] whose records are sealed with AES-256-GCM) and the
+// dedupe store ([New], an [alipay.DedupeStore]) that makes each
+// notification run once whichever replica Alipay delivers it to, and each
+// authorization state single-use.
 //
-//	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
-//	store := redisstore.New(rdb, redisstore.WithPrefix("myapp:alipay:notify:"))
-//	h := client.NotifyHandler(fn, alipay.WithDedupeStore(store))
+//	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", DialTimeout: 2 * time.Second,
+//		ReadTimeout: time.Second, WriteTimeout: time.Second, MaxRetries: 1})
+//	merchants, err := redisstore.NewMerchantStore(rdb,
+//		redisstore.WithMerchantPrefix("myapp:prod:alipay:merchant:"),
+//		redisstore.WithSealingKey("2025", sealingKey)) // 32 random bytes, the same on every replica
+//	dedupe := redisstore.New(rdb, redisstore.WithPrefix("myapp:prod:alipay:dedupe:"))
+//
+//	gateway, err := isv.NewNotifyHandler(routes, // the app gateway (应用网关)
+//		alipay.WithNotifyMerchantStore(merchants), alipay.WithDedupeStore(dedupe))
+//	redirect, err := isv.AuthRedirectHandler(merchants, states, done, alipay.WithStateStore(dedupe))
+//	m, err := isv.ForMerchant(ctx, merchants, merchantAppID) // per request
+//
+// [MerchantStore] describes the registry's keys and sealing; the rest of
+// this page, the dedupe store's.
 //
 // # Keys
 //
-// Each notify_id is one key, the prefix ([DefaultPrefix] unless
+// Each notify_id (or state) is one key, the prefix ([DefaultPrefix] unless
 // [WithPrefix] says otherwise) followed by the id. The key holds either
 //
 //   - "claimed:<token>" while a handler processes the notification, where
