@@ -33,7 +33,7 @@ func (c *Client) ForMerchant(ctx context.Context, store MerchantStore, appID str
 	}
 	m, err := store.Get(ctx, appID)
 	if err != nil {
-		return nil, fmt.Errorf("alipay: ForMerchant %s: %w", appID, err)
+		return nil, registryError("ForMerchant", appID, err)
 	}
 	if m.State != MerchantAuthorized {
 		return nil, &MerchantStateError{AppID: appID, State: m.State, Reason: m.Reason, Since: m.StateSince}

@@ -3,6 +3,7 @@ package alipay
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -110,4 +111,47 @@ func TestForMerchantRefusals(t *testing.T) {
 	assert.Equal(t, c.AppID(), m.AppID())
 	assert.NotContains(t, m.String(), testToken)
 	assert.Zero(t, mock.GetTotalCallCount())
+}
+
+// getErrStore is a MerchantStore whose Get fails with err.
+type getErrStore struct {
+	MerchantStore
+	err error
+}
+
+func (s getErrStore) Get(context.Context, string) (*Merchant, error) { return nil, s.err }
+
+// TestRegistryErrorsNameTheMerchantOnce: an unknown merchant reads
+// "alipay: <call>: merchant <id> is not in the registry" whatever the store
+// said (the memory store's, redisstore's own text), still
+// ErrMerchantNotFound; another store failure keeps its text and names the
+// id once.
+func TestRegistryErrorsNameTheMerchantOnce(t *testing.T) {
+	t.Parallel()
+	c, _ := newMockClient(t)
+	ctx := context.Background()
+	const want = "alipay: ForMerchant: merchant " + testMerchant + " is not in the registry"
+	for name, store := range map[string]MerchantStore{
+		"memory":     NewMemoryMerchantStore(),
+		"redisstore": getErrStore{err: fmt.Errorf("redisstore: merchant %s: %w", testMerchant, ErrMerchantNotFound)},
+	} {
+		_, err := c.ForMerchant(ctx, store, testMerchant)
+		assert.ErrorIs(t, err, ErrMerchantNotFound, name)
+		assert.EqualError(t, err, want, name)
+	}
+	_, err := NewMemoryMerchantStore().Get(ctx, testMerchant)
+	assert.EqualError(t, err, "alipay: merchant "+testMerchant+" is not in the registry")
+	_, err = NewMemoryMerchantStore().Get(ctx, "a\nb")
+	assert.EqualError(t, err, `alipay: merchant "a\nb" is not in the registry`)
+	_, err = c.SyncMerchantAESKey(ctx, NewMemoryMerchantStore(), testMerchant, false)
+	assert.EqualError(t, err, "alipay: SyncMerchantAESKey: merchant "+testMerchant+" is not in the registry")
+	_, err = c.RefreshMerchant(ctx, NewMemoryMerchantStore(), testMerchant)
+	assert.EqualError(t, err, "alipay: RefreshMerchant: merchant "+testMerchant+" is not in the registry")
+
+	down := errors.New("redisstore: get merchant " + testMerchant + ": dial tcp 127.0.0.1:6379: connection refused")
+	_, err = c.ForMerchant(ctx, getErrStore{err: down}, testMerchant)
+	assert.ErrorIs(t, err, down)
+	assert.Equal(t, 1, strings.Count(err.Error(), testMerchant), err.Error())
+	_, err = c.ForMerchant(ctx, getErrStore{err: errors.New("connection refused")}, testMerchant)
+	assert.EqualError(t, err, "alipay: ForMerchant "+testMerchant+": connection refused")
 }

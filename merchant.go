@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -163,7 +165,9 @@ func (m *Merchant) addEvent(e MerchantEvent) {
 
 // Errors of a [MerchantStore].
 var (
-	// ErrMerchantNotFound: no record for that app id.
+	// ErrMerchantNotFound: no record for that app id. The SDK's own
+	// errors wrapping it name the app id once ("alipay: ForMerchant:
+	// merchant 2021… is not in the registry"), whatever the store said.
 	ErrMerchantNotFound = errors.New("alipay: merchant not found")
 	// ErrVersionConflict: the record changed since it was read (Put's
 	// compare-and-swap failed); read it again and retry.
@@ -221,9 +225,13 @@ type MerchantStateError struct {
 	Since  time.Time
 }
 
-// Error names the merchant, its state and the reason.
+// Error names the merchant, its state (in words: "is cancelled", "needs
+// re-authorization") and the reason.
 func (e *MerchantStateError) Error() string {
 	msg := "alipay: merchant " + e.AppID + " is " + string(e.State)
+	if e.State == MerchantNeedsReauthorization {
+		msg = "alipay: merchant " + e.AppID + " needs re-authorization"
+	}
 	if e.Reason != "" {
 		msg += " (" + e.Reason + ")"
 	}
@@ -251,4 +259,36 @@ func IsReauthorizationNeeded(err error) bool {
 		return se.State == MerchantCancelled || se.State == MerchantNeedsReauthorization
 	}
 	return classTokenDead.match(err)
+}
+
+// notFoundError is a merchant the registry does not hold, named once: op
+// (the SDK call, or "" for a store) and the app id. It unwraps to
+// ErrMerchantNotFound.
+type notFoundError struct{ op, appID string }
+
+func (e *notFoundError) Error() string {
+	id := e.appID
+	if checkMerchantID(id) != nil {
+		id = strconv.Quote(id) // not an app id: quoted, as given
+	}
+	if e.op == "" {
+		return "alipay: merchant " + id + " is not in the registry"
+	}
+	return "alipay: " + e.op + ": merchant " + id + " is not in the registry"
+}
+
+func (e *notFoundError) Unwrap() error { return ErrMerchantNotFound }
+
+// registryError reports err, from the store's Get of appID, as the error
+// of op: an unknown merchant as a notFoundError (the store's own text adds
+// nothing), any other error wrapped, naming appID unless the store's text
+// does already.
+func registryError(op, appID string, err error) error {
+	if errors.Is(err, ErrMerchantNotFound) {
+		return &notFoundError{op: op, appID: appID}
+	}
+	if strings.Contains(err.Error(), appID) {
+		return fmt.Errorf("alipay: %s: %w", op, err)
+	}
+	return fmt.Errorf("alipay: %s %s: %w", op, appID, err)
 }

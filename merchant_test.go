@@ -151,6 +151,8 @@ func TestMerchantStateErrorAndPredicate(t *testing.T) {
 	err := fmt.Errorf("wrapped: %w", &MerchantStateError{AppID: testMerchant, State: MerchantCancelled, Reason: "alipay.open.auth.appauth.cancelled"})
 	assert.True(t, IsReauthorizationNeeded(err))
 	assert.Equal(t, "wrapped: alipay: merchant 2021004000000002 is cancelled (alipay.open.auth.appauth.cancelled): the merchant must authorise the ISV again", err.Error())
+	err = &MerchantStateError{AppID: testMerchant, State: MerchantNeedsReauthorization, Reason: "aop.invalid-app-auth-token"}
+	assert.Equal(t, "alipay: merchant 2021004000000002 needs re-authorization (aop.invalid-app-auth-token): the merchant must authorise the ISV again", err.Error())
 	for sub, want := range map[string]bool{
 		"aop.invalid-app-auth-token": true, "aop.app-auth-token-time-out": true,
 		"aop.invalid-auth-token": true, "aop.auth-token-time-out": true,

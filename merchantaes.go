@@ -39,7 +39,7 @@ func (c *Client) SyncMerchantAESKey(ctx context.Context, store MerchantStore, me
 	}
 	m, err := store.Get(ctx, merchantAppID)
 	if err != nil {
-		return nil, fmt.Errorf("alipay: SyncMerchantAESKey %s: %w", merchantAppID, err)
+		return nil, registryError("SyncMerchantAESKey", merchantAppID, err)
 	}
 	got, err := c.AuthAppAESGet(ctx, &AuthAppAESGetRequest{MerchantAppID: merchantAppID})
 	if err != nil {

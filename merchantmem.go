@@ -34,7 +34,7 @@ func (s *MemoryMerchantStore) Get(ctx context.Context, appID string) (*Merchant,
 	defer s.mu.Unlock()
 	m, ok := s.records[appID]
 	if !ok {
-		return nil, fmt.Errorf("alipay: merchant %q: %w", appID, ErrMerchantNotFound)
+		return nil, &notFoundError{appID: appID}
 	}
 	return m.Clone(), nil
 }

@@ -50,7 +50,7 @@ func (c *Client) RefreshMerchant(ctx context.Context, store MerchantStore, appID
 	// replica's) already answers this call, so it does not refresh again.
 	seen, err := store.Get(ctx, appID)
 	if err != nil {
-		return nil, fmt.Errorf("alipay: RefreshMerchant %s: %w", appID, err)
+		return nil, registryError("RefreshMerchant", appID, err)
 	}
 	f, leader := c.core.flights.join(appID)
 	if leader {

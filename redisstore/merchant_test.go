@@ -295,3 +295,17 @@ func TestMerchantAuthNotifyReplicas(t *testing.T) {
 	assert.EqualValues(t, 1, m.Version)
 	assert.NotContains(t, dumpPrefix(t, c1, merchants), token, "sealed at rest")
 }
+
+// TestMerchantNotFoundReadsOnce: ForMerchant of a merchant the Redis
+// registry does not hold says so once: one prefix, the app id once.
+func TestMerchantNotFoundReadsOnce(t *testing.T) {
+	c := redisClient(t)
+	store := newMerchantStore(t, c, redisstore.WithMerchantPrefix(uniquePrefix(t, c)), redisstore.WithSealingKey("k1", newKey(t)))
+	gw, err := alipaytest.NewServer(alipaytest.WithTB(t))
+	require.NoError(t, err)
+	isv, err := gw.NewClient()
+	require.NoError(t, err)
+	_, err = isv.ForMerchant(context.Background(), store, "2021004000009999")
+	assert.ErrorIs(t, err, alipay.ErrMerchantNotFound)
+	assert.EqualError(t, err, "alipay: ForMerchant: merchant 2021004000009999 is not in the registry")
+}
