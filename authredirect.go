@@ -30,20 +30,60 @@ type AuthRedirect struct {
 }
 
 // RedirectError is a refusal of the redirect handler: Status is the HTTP
-// status it answers, Reason a fixed text safe to show (it never holds the
-// code, the state or a token), Err the cause (for logs).
+// status it answers, Reason one of the Redirect… constants (a fixed text
+// safe to show: it never holds the code, the state or a token), Err the
+// cause (for logs).
 type RedirectError struct {
 	Status int
-	Reason string
+	Reason RedirectReason
 	Err    error
 }
+
+// RedirectReason says why the redirect handler refused a request. Each
+// value is also the text the default error page shows.
+type RedirectReason string
+
+// The reasons of [RedirectError]. The four state reasons tell a link that
+// lost its state, one not issued by your key (forged, altered, cut), one
+// too old and one used before apart.
+const (
+	// RedirectMethodNotAllowed: not a GET (405).
+	RedirectMethodNotAllowed RedirectReason = "method not allowed"
+	// RedirectRepeatedParam: state, app_auth_code or app_id given twice.
+	RedirectRepeatedParam RedirectReason = "invalid authorization link: a parameter given twice"
+	// RedirectStateMissing: no state parameter (not a link of yours).
+	RedirectStateMissing RedirectReason = "authorization link without its state"
+	// RedirectStateInvalid: a state not issued with your key: forged,
+	// altered, cut or malformed.
+	RedirectStateInvalid RedirectReason = "invalid authorization link"
+	// RedirectStateExpired: a genuine state past its ttl.
+	RedirectStateExpired RedirectReason = "expired authorization link"
+	// RedirectStateUsed: a genuine state that came back before (a replay,
+	// or the browser's reload).
+	RedirectStateUsed RedirectReason = "authorization link used already"
+	// RedirectOtherApp: app_id names another app than the client's.
+	RedirectOtherApp RedirectReason = "authorization for another app"
+	// RedirectBadCode: app_auth_code missing or not of a code's form.
+	RedirectBadCode RedirectReason = "missing or malformed authorization code"
+	// RedirectCodeSpent: Alipay answered AUTH_CODE_NOT_VALID and the
+	// registry holds no record of the code from the authorization notify.
+	RedirectCodeSpent RedirectReason = "authorization code used or expired"
+	// RedirectRefused: Alipay refused the exchange otherwise (see Err).
+	RedirectRefused RedirectReason = "authorization refused by Alipay"
+	// RedirectUnreachable: the exchange failed without an answer (502).
+	RedirectUnreachable RedirectReason = "Alipay could not be reached"
+	// RedirectNotStored: the registry failed to store a token (500).
+	RedirectNotStored RedirectReason = "the authorization could not be stored"
+	// RedirectUnavailable: the state store failed (503).
+	RedirectUnavailable RedirectReason = "try again later"
+)
 
 // Error returns the reason and the cause.
 func (e *RedirectError) Error() string {
 	if e.Err == nil {
-		return "alipay: authorization redirect: " + e.Reason
+		return "alipay: authorization redirect: " + string(e.Reason)
 	}
-	return "alipay: authorization redirect: " + e.Reason + ": " + e.Err.Error()
+	return "alipay: authorization redirect: " + string(e.Reason) + ": " + e.Err.Error()
 }
 
 // Unwrap returns the cause.
@@ -123,7 +163,7 @@ func (c *Client) AuthRedirectHandler(store MerchantStore, states *StateSigner, d
 
 // plainRedirectError answers a refusal with its status and reason.
 func plainRedirectError(w http.ResponseWriter, _ *http.Request, err *RedirectError) {
-	http.Error(w, err.Reason, err.Status)
+	http.Error(w, string(err.Reason), err.Status)
 }
 
 type redirectHandler struct {
@@ -141,7 +181,7 @@ func (h *redirectHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a, err := h.serve(r)
 	if err != nil {
 		h.c.core.logger.LogAttrs(r.Context(), slog.LevelWarn, "alipay: authorization redirect refused",
-			slog.Int("status", err.Status), slog.String("reason", err.Reason), slog.Any("error", err.Err))
+			slog.Int("status", err.Status), slog.String("reason", string(err.Reason)), slog.Any("error", err.Err))
 		h.cfg.onError(w, r, err)
 		return
 	}
@@ -150,26 +190,31 @@ func (h *redirectHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve does the work of one redirect, up to calling done.
 func (h *redirectHandler) serve(r *http.Request) (*AuthRedirect, *RedirectError) {
-	refuse := func(status int, reason string, err error) *RedirectError {
+	refuse := func(status int, reason RedirectReason, err error) *RedirectError {
 		return &RedirectError{Status: status, Reason: reason, Err: err}
 	}
 	if r.Method != http.MethodGet {
-		return nil, refuse(http.StatusMethodNotAllowed, "method not allowed", nil)
+		return nil, refuse(http.StatusMethodNotAllowed, RedirectMethodNotAllowed, nil)
 	}
 	q := r.URL.Query()
 	if len(q["state"]) > 1 || len(q["app_auth_code"]) > 1 || len(q["app_id"]) > 1 {
-		return nil, refuse(http.StatusBadRequest, "invalid authorization link", errors.New("a parameter given twice"))
+		return nil, refuse(http.StatusBadRequest, RedirectRepeatedParam, errors.New("a parameter given twice"))
 	}
 	st, err := h.states.Verify(q.Get("state"))
 	if err != nil {
-		return nil, refuse(http.StatusBadRequest, "invalid or expired authorization link", err)
+		reason := RedirectStateInvalid
+		var se *stateError
+		if errors.As(err, &se) {
+			reason = se.reason
+		}
+		return nil, refuse(http.StatusBadRequest, reason, err)
 	}
 	if id := q.Get("app_id"); id != "" && id != h.c.core.appID {
-		return nil, refuse(http.StatusBadRequest, "authorization for another app", nil)
+		return nil, refuse(http.StatusBadRequest, RedirectOtherApp, nil)
 	}
 	code := q.Get("app_auth_code")
 	if checkCredential(methodAuthTokenApp, "app_auth_code", code, "", "") != nil {
-		return nil, refuse(http.StatusBadRequest, "missing or malformed authorization code", nil)
+		return nil, refuse(http.StatusBadRequest, RedirectBadCode, nil)
 	}
 	// Not cancelled with the request: a code sent to Alipay is spent, and
 	// its tokens must be stored even if the browser went away.
@@ -179,9 +224,9 @@ func (h *redirectHandler) serve(r *http.Request) (*AuthRedirect, *RedirectError)
 	claim, token, err := h.cfg.used.Claim(ctx, "authstate:"+st.ID, keep)
 	switch {
 	case err != nil:
-		return nil, refuse(http.StatusServiceUnavailable, "try again later", err)
+		return nil, refuse(http.StatusServiceUnavailable, RedirectUnavailable, err)
 	case claim != ClaimAcquired:
-		return nil, refuse(http.StatusBadRequest, "authorization link used already", fmt.Errorf("%w: used", ErrInvalidState))
+		return nil, refuse(http.StatusBadRequest, RedirectStateUsed, &stateError{reason: RedirectStateUsed, text: "used"})
 	}
 	a, rerr := h.exchange(ctx, code)
 	if rerr != nil {
@@ -204,19 +249,19 @@ func (h *redirectHandler) exchange(ctx context.Context, code string) (*AuthRedir
 	case errors.As(err, &apiErr) && apiErr.Verified && apiErr.SubCode == SubCodeAuthCodeNotValid:
 		ms, ferr := h.alreadyStored(ctx, authCodeDigest(code))
 		if ferr != nil || len(ms) == 0 {
-			return nil, &RedirectError{Status: http.StatusBadRequest, Reason: "authorization code used or expired", Err: errors.Join(err, ferr)}
+			return nil, &RedirectError{Status: http.StatusBadRequest, Reason: RedirectCodeSpent, Err: errors.Join(err, ferr)}
 		}
 		return &AuthRedirect{Merchants: ms, AlreadyStored: true}, nil
 	case apiErr != nil:
-		return nil, &RedirectError{Status: http.StatusBadRequest, Reason: "authorization refused by Alipay", Err: err}
+		return nil, &RedirectError{Status: http.StatusBadRequest, Reason: RedirectRefused, Err: err}
 	case err != nil:
-		return nil, &RedirectError{Status: http.StatusBadGateway, Reason: "Alipay could not be reached", Err: err}
+		return nil, &RedirectError{Status: http.StatusBadGateway, Reason: RedirectUnreachable, Err: err}
 	}
 	a := &AuthRedirect{}
 	for _, tok := range res.Tokens {
 		m, err := h.c.RecordAuthorization(ctx, h.store, Authorization{Token: tok, Source: "redirect", Code: code})
 		if err != nil {
-			return nil, &RedirectError{Status: http.StatusInternalServerError, Reason: "the authorization could not be stored", Err: err}
+			return nil, &RedirectError{Status: http.StatusInternalServerError, Reason: RedirectNotStored, Err: err}
 		}
 		a.Merchants = append(a.Merchants, m)
 	}

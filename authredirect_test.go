@@ -102,6 +102,7 @@ func TestAuthRedirectStores(t *testing.T) {
 
 	again := rig.get(q)
 	assert.Equal(t, http.StatusBadRequest, again.Code, "a replayed link")
+	assert.Equal(t, string(RedirectStateUsed), strings.TrimSpace(again.Body.String()))
 	assert.Equal(t, int32(1), rig.sent.Load(), "one exchange")
 	assert.Equal(t, int32(1), rig.done.Load())
 	rig.assertQuiet(t, again, q.Get("state"))
@@ -134,19 +135,23 @@ func TestAuthRedirectRefuses(t *testing.T) {
 		}
 		return q
 	}
-	for name, q := range map[string]url.Values{
-		"missing state":  with("state", ""),
-		"forged state":   with("state", forged),
-		"altered state":  with("state", altered),
-		"expired state":  with("state", expired),
-		"missing code":   with("app_auth_code", ""),
-		"malformed code": with("app_auth_code", "a b"),
-		"other app":      with("app_id", "2021000000000999"),
-		"two states":     func() url.Values { q := with("", ""); q.Add("state", forged); return q }(),
+	for name, tc := range map[string]struct {
+		q      url.Values
+		reason RedirectReason
+	}{
+		"missing state":  {with("state", ""), RedirectStateMissing},
+		"forged state":   {with("state", forged), RedirectStateInvalid},
+		"altered state":  {with("state", altered), RedirectStateInvalid},
+		"expired state":  {with("state", expired), RedirectStateExpired},
+		"missing code":   {with("app_auth_code", ""), RedirectBadCode},
+		"malformed code": {with("app_auth_code", "a b"), RedirectBadCode},
+		"other app":      {with("app_id", "2021000000000999"), RedirectOtherApp},
+		"two states":     {func() url.Values { q := with("", ""); q.Add("state", forged); return q }(), RedirectRepeatedParam},
 	} {
-		rec := rig.get(q)
+		rec := rig.get(tc.q)
 		assert.Equal(t, http.StatusBadRequest, rec.Code, name)
-		rig.assertQuiet(t, rec, q.Get("state"))
+		assert.Equal(t, string(tc.reason), strings.TrimSpace(rec.Body.String()), name)
+		rig.assertQuiet(t, rec, tc.q.Get("state"))
 	}
 	post := httptest.NewRecorder()
 	rig.h.ServeHTTP(post, httptest.NewRequest(http.MethodPost, "/alipay/authorized?"+good.Encode(), nil))
@@ -228,4 +233,5 @@ func TestAuthRedirectHandlerConfig(t *testing.T) {
 	require.NotNil(t, got)
 	assert.Equal(t, http.StatusBadRequest, got.Status)
 	assert.True(t, errors.Is(got, ErrInvalidState))
+	assert.Equal(t, RedirectStateMissing, got.Reason, "typed: no string matching")
 }

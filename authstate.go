@@ -29,6 +29,17 @@ const (
 // forged, expired or used already.
 var ErrInvalidState = errors.New("alipay: invalid authorization state")
 
+// stateError is a refused state: the redirect's reason, and the check that
+// failed in words. It unwraps to ErrInvalidState.
+type stateError struct {
+	reason RedirectReason
+	text   string
+}
+
+func (e *stateError) Error() string { return ErrInvalidState.Error() + ": " + e.text }
+
+func (e *stateError) Unwrap() error { return ErrInvalidState }
+
 // StateSigner issues the state parameter of the ISV's authorization links
 // and checks it when the merchant's browser comes back to the redirect URL:
 // an HMAC-SHA256 under the ISV's key over an expiry, a random nonce (the
@@ -112,27 +123,27 @@ func (s *StateSigner) mac(msg []byte) []byte {
 // handler does, with a DedupeStore.
 func (s *StateSigner) Verify(state string) (*State, error) {
 	if state == "" {
-		return nil, fmt.Errorf("%w: missing", ErrInvalidState)
+		return nil, &stateError{reason: RedirectStateMissing, text: "missing"}
 	}
 	if len(state) > 2*(stateHeadLen+MaxStateData+1+stateMACLen) {
-		return nil, fmt.Errorf("%w: too long", ErrInvalidState)
+		return nil, &stateError{reason: RedirectStateInvalid, text: "too long"}
 	}
 	raw, err := hex.DecodeString(state)
 	if err != nil || len(raw) < stateHeadLen+stateMACLen {
-		return nil, fmt.Errorf("%w: malformed", ErrInvalidState)
+		return nil, &stateError{reason: RedirectStateInvalid, text: "malformed"}
 	}
 	msg, sum := raw[:len(raw)-stateMACLen], raw[len(raw)-stateMACLen:]
 	if !hmac.Equal(sum, s.mac(msg)) {
-		return nil, fmt.Errorf("%w: not issued with this key", ErrInvalidState)
+		return nil, &stateError{reason: RedirectStateInvalid, text: "not issued with this key"}
 	}
 	n := int(msg[stateHeadLen-1])
 	pad := len(msg) - stateHeadLen - n
 	if msg[0] != stateVersion || (pad != 0 && pad != 1) || (pad == 1 && msg[len(msg)-1] != 0) {
-		return nil, fmt.Errorf("%w: malformed", ErrInvalidState)
+		return nil, &stateError{reason: RedirectStateInvalid, text: "malformed"}
 	}
 	expires := time.Unix(int64(binary.BigEndian.Uint64(msg[1:9])), 0)
 	if !s.now().Before(expires) {
-		return nil, fmt.Errorf("%w: expired", ErrInvalidState)
+		return nil, &stateError{reason: RedirectStateExpired, text: "expired"}
 	}
 	return &State{
 		ID:      hex.EncodeToString(msg[9 : 9+stateNonceLen]),
