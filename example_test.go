@@ -203,10 +203,11 @@ func ExampleClient_AppAPIFieldApply() {
 	// already submitted: AUTH_API_FIELD_IS_AUDITING
 }
 
-// The app gateway (应用网关): the handler verifies each message, answers
-// "success" only after the function returned nil, and passes a redelivered
-// message to the function once.
-func ExampleClient_NotifyHandler() {
+// The app gateway (应用网关) with one function for every message (Other):
+// the handler verifies each message, answers "success" only after the
+// function returned nil, and passes a redelivered message to the function
+// once.
+func ExampleClient_NewNotifyHandler_other() {
 	gw, err := alipaytest.NewServer()
 	if err != nil {
 		log.Fatal(err)
@@ -219,14 +220,18 @@ func ExampleClient_NotifyHandler() {
 	ctx := context.Background()
 
 	events := make(chan *alipay.AppAPIFieldChanged, 4)
-	app := httptest.NewUnstartedServer(isv.NotifyHandler(func(ctx context.Context, n *alipay.Notification) error {
+	gateway, err := isv.NewNotifyHandler(alipay.NotifyRoutes{Other: func(ctx context.Context, n *alipay.Notification) error {
 		ev, err := n.AppAPIFieldChanged()
 		if err != nil {
 			return nil // another message: acknowledge it
 		}
 		events <- ev // in production: update the merchant's record
 		return nil
-	}))
+	}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	app := httptest.NewUnstartedServer(gateway)
 	// The handler cannot bound how slowly a request arrives: the server must.
 	app.Config.ReadHeaderTimeout, app.Config.ReadTimeout = 10*time.Second, 30*time.Second
 	app.Start()

@@ -21,40 +21,16 @@ const (
 	ackFail    = "fail"
 )
 
-// NotifyHandler returns the http.Handler of the app gateway (应用网关): it
-// receives Alipay's notifications, verifies each one with
-// [Client.VerifyNotification], and calls fn with every verified message,
-// whatever its msg_method or notify_type (decode field.changed with
-// [Notification.AppAPIFieldChanged], the authorization events with
-// [Notification.AppAuthNotify], [Notification.AuthAppAuthCancelled] and
-// [Notification.AuthUserAuthCancelled]). It is [Client.NewNotifyHandler]
-// with NotifyRoutes{Other: fn}, except that a configuration error (a nil
-// fn, an invalid option) is not returned: every request then fails with 500
-// and an Error log. Prefer NewNotifyHandler, which reports it when the
-// handler is built, dispatches typed events and keeps the registry current.
+// NotifyHandler returns the http.Handler of the app gateway (应用网关)
+// calling fn with every verified message, whatever its msg_method or
+// notify_type: it is [Client.NewNotifyHandler] with NotifyRoutes{Other: fn}
+// (the contract is there), except that a configuration error (a nil fn, an
+// invalid option) is not returned: every request then fails with 500 and an
+// Error log.
 //
-// The contract, explained in docs/notifications.md:
-//
-//   - only a POST of an application/x-www-form-urlencoded body of at most
-//     [WithNotifyMaxBytes] is read (else 405, 415, 413); a message that
-//     fails verification is answered 400;
-//   - fn runs only for verified, fresh messages, holding a claim on the
-//     notify_id in the dedupe store ([WithDedupeStore]; by default an
-//     in-memory [MemoryDedupeStore]), with a ctx cancelled when the lease
-//     ([WithNotifyLease]) ends;
-//   - "success" is answered only once fn returned nil for the notify_id,
-//     now or before; "fail" (Alipay delivers again) when fn failed or
-//     panicked, the store failed, or another delivery holds the claim;
-//   - fn may still see a message twice (a crash after fn returned, a lost
-//     in-memory store, replicas without a shared store): make it
-//     idempotent;
-//   - serve it from an [http.Server] with ReadHeaderTimeout, ReadTimeout
-//     and a WriteTimeout above the lease: the handler cannot bound how
-//     slowly a request arrives (docs/notifications.md#serving).
-//
-// Rejections are logged at Warn through the client's logger with the
-// reason, notify_id and msg_method (or notify_type); never the form, the
-// content or the signature.
+// Deprecated: use [Client.NewNotifyHandler], which reports a configuration
+// error when the handler is built, dispatches typed events and keeps the
+// registry current; NotifyRoutes{Other: fn} gives this handler's behaviour.
 func (c *Client) NotifyHandler(fn func(ctx context.Context, n *Notification) error, opts ...NotifyOption) http.Handler {
 	if fn == nil {
 		return c.misconfigured(errors.New("alipay: NotifyHandler: nil function"))

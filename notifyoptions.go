@@ -14,7 +14,7 @@ import (
 
 // Notification limits and defaults.
 const (
-	// DefaultNotifyMaxBytes bounds the body [Client.NotifyHandler] reads
+	// DefaultNotifyMaxBytes bounds the body [Client.NewNotifyHandler] reads
 	// unless [WithNotifyMaxBytes] says otherwise. Alipay's messages are a few
 	// KiB.
 	DefaultNotifyMaxBytes = 64 << 10
@@ -29,7 +29,7 @@ const (
 	// docs/notifications.md#deduplication.
 	DefaultNotifyMaxAge = 26 * time.Hour
 
-	// DefaultNotifyLease is how long [Client.NotifyHandler] holds the claim on
+	// DefaultNotifyLease is how long [Client.NewNotifyHandler] holds the claim on
 	// a notify_id while the user's function runs, unless [WithNotifyLease]
 	// says otherwise; the function's ctx ends with it.
 	DefaultNotifyLease = time.Minute
@@ -185,7 +185,7 @@ func WithNotifyMaxAge(d time.Duration) NotifyOption {
 	}
 }
 
-// WithNotifyMaxBytes bounds the request body [Client.NotifyHandler] reads
+// WithNotifyMaxBytes bounds the request body [Client.NewNotifyHandler] reads
 // (default [DefaultNotifyMaxBytes], 64 KiB); a larger body is answered 413.
 // n must lie in [1 KiB, 10 MiB].
 func WithNotifyMaxBytes(n int64) NotifyOption {
@@ -199,7 +199,7 @@ func WithNotifyMaxBytes(n int64) NotifyOption {
 	}
 }
 
-// WithDedupeStore makes [Client.NotifyHandler] deduplicate through s
+// WithDedupeStore makes [Client.NewNotifyHandler] deduplicate through s
 // instead of a fresh [MemoryDedupeStore] of its own. Share one store (Redis,
 // a database) between every replica that receives the same app's messages.
 func WithDedupeStore(s DedupeStore) NotifyOption {
@@ -213,12 +213,12 @@ func WithDedupeStore(s DedupeStore) NotifyOption {
 	}
 }
 
-// WithNotifyLease sets how long [Client.NotifyHandler] claims a notify_id
+// WithNotifyLease sets how long [Client.NewNotifyHandler] claims a notify_id
 // while the user's function runs (default [DefaultNotifyLease]). The
 // function's ctx is cancelled when the lease ends, because a retry may then
 // claim the same message. If the process dies mid-way, the message can be
-// processed again once the lease has passed. Keep it well above fn's usual
-// run time; d must lie in (0, 1h].
+// processed again once the lease has passed. Keep it well above the
+// function's usual run time; d must lie in (0, 1h].
 func WithNotifyLease(d time.Duration) NotifyOption {
 	return func(c *notifyConfig) error {
 		if d <= 0 || d > time.Hour {

@@ -46,9 +46,30 @@ func (r *NotifyRoutes) empty() bool {
 // alipay.open.auth.userauth.cancelled, alipay.open.app.api.field.changed
 // and any other subscribed one); it verifies each one as
 // [Client.VerifyNotification] does, deduplicates it on notify_id with owned
-// claims, and hands it to routes (see [NotifyRoutes]). Requests,
-// acknowledgements, deduplication and timeouts are as described at
-// [Client.NotifyHandler].
+// claims, and hands it to routes (see [NotifyRoutes]). The contract,
+// explained in docs/notifications.md:
+//
+//   - only a POST of an application/x-www-form-urlencoded body of at most
+//     [WithNotifyMaxBytes] is read (else 405, 415, 413); a message that
+//     fails verification is answered 400;
+//   - a route runs only for verified, fresh messages, holding a claim on
+//     the notify_id in the dedupe store ([WithDedupeStore]; by default an
+//     in-memory [MemoryDedupeStore]), with a ctx cancelled when the lease
+//     ([WithNotifyLease]) ends;
+//   - "success" is answered only once the route returned nil for the
+//     notify_id, now or before; "fail" (Alipay delivers again) when it
+//     failed or panicked, the store failed, or another delivery holds the
+//     claim;
+//   - a route may still see a message twice (a crash after it returned, a
+//     lost in-memory store, replicas without a shared store): make it
+//     idempotent;
+//   - serve it from an [http.Server] with ReadHeaderTimeout, ReadTimeout
+//     and a WriteTimeout above the lease: the handler cannot bound how
+//     slowly a request arrives (docs/notifications.md#serving).
+//
+// Rejections are logged at Warn through the client's logger with the
+// reason, notify_id and msg_method (or notify_type); never the form, the
+// content or the signature.
 //
 // Configuration errors come back here, not as failing requests: a nil or
 // invalid option, routes without any function and without

@@ -248,7 +248,7 @@ func TestClientNotifyHandler(t *testing.T) {
 	t.Cleanup(hs.Close)
 	s := newTestServer(t, WithNotifyURL(hs.URL), WithNotifyRetry(3, time.Millisecond))
 	c := newClient(t, s)
-	handler = c.NotifyHandler(func(ctx context.Context, n *alipay.Notification) error {
+	handler, err := c.NewNotifyHandler(alipay.NotifyRoutes{Other: func(ctx context.Context, n *alipay.Notification) error {
 		calls.Add(1)
 		ev, err := n.AppAPIFieldChanged()
 		if err != nil {
@@ -256,10 +256,11 @@ func TestClientNotifyHandler(t *testing.T) {
 		}
 		events <- ev
 		return nil
-	})
+	}})
+	require.NoError(t, err)
 	close(ready)
 
-	_, err := c.WithAppAuthToken(DefaultMerchantToken).AppAPIFieldApply(ctx, &alipay.AppAPIFieldApplyRequest{
+	_, err = c.WithAppAuthToken(DefaultMerchantToken).AppAPIFieldApply(ctx, &alipay.AppAPIFieldApplyRequest{
 		AuthFieldApply: alipay.AuthFieldApply{APIName: phoneAPI, FieldName: phoneField, PackageCode: phonePkg, SceneCode: "6",
 			QPSAnswer: "200", CustomerAnswer: "有"},
 		Pictures: []alipay.File{alipay.FileFromBytes("a.png", pngBytes(t, 8, 8))},

@@ -1,5 +1,5 @@
 // Package dedupetest checks implementations of [alipay.DedupeStore], the
-// notify_id store behind [alipay.Client.NotifyHandler], in the manner of
+// notify_id store behind [alipay.Client.NewNotifyHandler], in the manner of
 // testing/fstest: an implementation's own tests call [Run] (and, for a
 // store that several processes share, [RunReplicas]) with a constructor,
 // and the contract suite that runs against [alipay.MemoryDedupeStore] and

@@ -27,7 +27,7 @@ const handlerLease = 200 * time.Millisecond
 // userFunc is the user's function of a handler case.
 type userFunc = func(context.Context, *alipay.Notification) error
 
-// handlerCases are the cases that go through [alipay.Client.NotifyHandler]:
+// handlerCases are the cases that go through [alipay.Client.NewNotifyHandler]:
 // handlers built from separate clients over a and b stand for two replicas.
 func handlerCases(n *notifier) []pairCase {
 	return []pairCase{

@@ -46,7 +46,9 @@ func (n *notifier) client(t *testing.T) *alipay.Client {
 // handler builds a new client and its notification handler over store.
 func (n *notifier) handler(t *testing.T, store alipay.DedupeStore, fn func(context.Context, *alipay.Notification) error, opts ...alipay.NotifyOption) http.Handler {
 	t.Helper()
-	return n.client(t).NotifyHandler(fn, append([]alipay.NotifyOption{alipay.WithDedupeStore(store)}, opts...)...)
+	h, err := n.client(t).NewNotifyHandler(alipay.NotifyRoutes{Other: fn}, append([]alipay.NotifyOption{alipay.WithDedupeStore(store)}, opts...)...)
+	require.NoError(t, err)
+	return h
 }
 
 // notification returns the signed form of a field.changed message with

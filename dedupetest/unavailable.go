@@ -39,10 +39,11 @@ func RunUnavailable(t *testing.T, newStore func(t *testing.T) alipay.DedupeStore
 		c, err := n.gw.NewClient(alipay.WithLogger(slog.New(logs)))
 		require.NoError(t, err)
 		var calls atomic.Int32
-		h := c.NotifyHandler(func(context.Context, *alipay.Notification) error {
+		h, err := c.NewNotifyHandler(alipay.NotifyRoutes{Other: func(context.Context, *alipay.Notification) error {
 			calls.Add(1)
 			return nil
-		}, alipay.WithDedupeStore(s))
+		}}, alipay.WithDedupeStore(s))
+		require.NoError(t, err)
 		form := n.notification(t, newID(t, 0))
 		for i := 0; i < 3; i++ {
 			require.Equal(t, ackFail, deliver(h, form), "delivery %d while the store is down", i)

@@ -87,19 +87,21 @@ func sha(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// e2eReceiver is the ISV's app gateway: the client's NotifyHandler on a
-// loopback httptest server, passing each field.changed record on.
+// e2eReceiver is the ISV's app gateway: the client's notification handler
+// on a loopback httptest server, passing each field.changed record on.
 func e2eReceiver(t *testing.T, s *alipaytest.Server, c *alipay.Client) <-chan alipay.AuthFieldDTO {
 	t.Helper()
 	updates := make(chan alipay.AuthFieldDTO, 8)
-	hs := httptest.NewServer(c.NotifyHandler(func(_ context.Context, n *alipay.Notification) error {
+	h, err := c.NewNotifyHandler(alipay.NotifyRoutes{Other: func(_ context.Context, n *alipay.Notification) error {
 		ev, err := n.AppAPIFieldChanged()
 		if err != nil {
 			return err
 		}
 		updates <- ev.AuthFieldDTO
 		return nil
-	}))
+	}})
+	require.NoError(t, err)
+	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
 	require.NoError(t, s.SetNotifyURL(hs.URL+"/alipay/notify"))
 	return updates

@@ -34,13 +34,14 @@ func ExampleNew() {
 	defer rdb.Close()
 	store := redisstore.New(rdb, redisstore.WithPrefix("myapp:prod:alipay:notify:"))
 
-	h := client.NotifyHandler(func(ctx context.Context, n *alipay.Notification) error {
-		ev, err := n.AppAPIFieldChanged()
-		if err != nil {
-			return err // answered fail; Alipay retries
-		}
-		log.Printf("notify_id=%s status=%s", n.NotifyID, ev.Status)
-		return nil // answered success, once
+	h, err := client.NewNotifyHandler(alipay.NotifyRoutes{
+		AppAPIFieldChanged: func(ctx context.Context, n *alipay.Notification, ev *alipay.AppAPIFieldChanged) error {
+			log.Printf("notify_id=%s status=%s", n.NotifyID, ev.Status)
+			return nil // answered success, once; an error answers fail and Alipay retries
+		},
 	}, alipay.WithDedupeStore(store), alipay.WithNotifyLease(2*time.Minute))
+	if err != nil {
+		log.Fatal(err) // a configuration error, when the handler is built
+	}
 	http.Handle("/alipay/notify", h)
 }
