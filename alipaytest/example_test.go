@@ -36,7 +36,11 @@ func ExampleNewServer() {
 		fmt.Println(err)
 		return
 	}
-	f := apis.APIs[0]
+	f, ok := apis.Find("getPhoneNumber", "mobile")
+	if !ok {
+		fmt.Println("getPhoneNumber/mobile is not applicable")
+		return
+	}
 	fmt.Println("may apply for:", f.APIName, f.FieldName)
 
 	_, err = m.AppAPIFieldApply(ctx, &alipay.AppAPIFieldApplyRequest{
@@ -62,7 +66,10 @@ func ExampleNewServer() {
 	fmt.Println("status:", recs.Records(f.APIName, f.FieldName, f.PackageCode)[0].Status)
 
 	// Resilience: the next answer carries a tampered signature.
-	s.InjectFault(alipaytest.Fault{Kind: alipaytest.FaultTamperSignature, Count: 1})
+	if err := s.InjectFault(alipaytest.Fault{Kind: alipaytest.FaultTamperSignature, Count: 1}); err != nil {
+		fmt.Println(err) // an invalid fault
+		return
+	}
 	_, err = m.AppAPIFieldQuery(ctx, nil)
 	fmt.Println("tampered answer refused:", errors.Is(err, alipay.ErrSignature))
 	// Output:
@@ -72,7 +79,8 @@ func ExampleNewServer() {
 }
 
 // A merchant authorises the ISV; the ISV exchanges the code for the
-// merchant's token, uses it, and sees it die when the merchant cancels.
+// merchant's token, keeps it in the registry, acts for the merchant with a
+// client from the registry, and sees the merchant refused once it cancels.
 func ExampleServer_Authorize() {
 	s, err := alipaytest.NewServer()
 	if err != nil {
@@ -92,43 +100,48 @@ func ExampleServer_Authorize() {
 		fmt.Println(err)
 		return
 	}
-	raw, err := isv.Call(ctx, "alipay.open.auth.token.app",
-		map[string]string{"grant_type": "authorization_code", "code": code})
+	res, err := isv.AuthTokenApp(ctx, &alipay.AuthTokenAppRequest{GrantType: alipay.GrantAuthorizationCode, Code: code})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	var out struct {
-		Tokens []struct {
-			AppAuthToken string `json:"app_auth_token"`
-			AuthAppID    string `json:"auth_app_id"`
-		} `json:"tokens"`
+	store := alipay.NewMemoryMerchantStore() // redisstore.NewMerchantStore in production
+	for _, tok := range res.Tokens {
+		if _, err := isv.RecordAuthorization(ctx, store, alipay.Authorization{Token: tok, Source: "redirect", Code: code}); err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println("authorised:", tok.AuthAppID)
 	}
-	if err := json.Unmarshal(raw, &out); err != nil {
+	merchant, err := isv.ForMerchant(ctx, store, "2021004000000010")
+	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println("authorised:", out.Tokens[0].AuthAppID)
-	merchant := isv.WithAppAuthToken(out.Tokens[0].AppAuthToken)
 	_, err = merchant.AppAPIFieldQuery(ctx, nil)
 	fmt.Println("call with its token:", err == nil)
 
-	_, err = isv.Call(ctx, "alipay.open.auth.token.app",
-		map[string]string{"grant_type": "authorization_code", "code": code})
+	_, err = isv.AuthTokenApp(ctx, &alipay.AuthTokenAppRequest{GrantType: alipay.GrantAuthorizationCode, Code: code})
 	var apiErr *alipay.APIError
-	fmt.Println("code used twice:", errors.As(err, &apiErr) && apiErr.SubCode == "AUTH_CODE_NOT_VALID")
+	fmt.Println("code used twice:", errors.As(err, &apiErr) && apiErr.SubCode == alipay.SubCodeAuthCodeNotValid)
 
 	if err := s.CancelAuthorization("2021004000000010"); err != nil {
 		fmt.Println(err)
 		return
 	}
-	_, err = merchant.AppAPIFieldQuery(ctx, nil)
-	fmt.Println("after cancellation:", alipay.IsAppAuthTokenInvalid(err))
+	_, err = merchant.AppAPIFieldQuery(ctx, nil) // the token died: the registry marks the merchant
+	fmt.Println("after cancellation:", alipay.IsReauthorizationNeeded(err))
+	_, err = isv.ForMerchant(ctx, store, "2021004000000010")
+	var se *alipay.MerchantStateError
+	if errors.As(err, &se) {
+		fmt.Println("ForMerchant:", se.AppID, se.State)
+	}
 	// Output:
 	// authorised: 2021004000000010
 	// call with its token: true
 	// code used twice: true
 	// after cancellation: true
+	// ForMerchant: 2021004000000010 needs_reauthorization
 }
 
 // The ISV sets a merchant's AES key (an encrypted, self-invoked call); a
