@@ -39,11 +39,10 @@ var defaultRetry = retryPolicy{attempts: DefaultRetryAttempts, base: DefaultRetr
 // ends in .query or .get, and [Client.Call] when ctx says the method is
 // safe to repeat ([ContextWithRetry]). Writes (field.apply,
 // baseinfo.modify, the AES key set, the token exchange, the authorization
-// invitation) never are: Alipay
-// v1 has no idempotency key. A read is retried when [IsTransient] says so;
-// each attempt is signed afresh (new timestamp). Pauses use full jitter: a
-// random duration up to base·2ⁿ⁻¹, at most maxDelay, plus 1 s after a
-// rate-limit answer. The client's timeout ([WithTimeout]) bounds the whole
+// invitation) never are: Alipay v1 has no idempotency key. A read is
+// retried when [IsTransient] says so; each attempt is signed afresh (new
+// timestamp). Pauses use full jitter: a random duration up to base·2ⁿ⁻¹,
+// at most maxDelay, plus 1 s after a rate-limit answer. The client's timeout ([WithTimeout]) bounds the whole
 // call: no pause runs past the ctx's deadline, and the call then fails with
 // the last attempt's error.
 func WithRetry(attempts int, base, maxDelay time.Duration) Option {
