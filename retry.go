@@ -42,9 +42,9 @@ var defaultRetry = retryPolicy{attempts: DefaultRetryAttempts, base: DefaultRetr
 // invitation) never are: Alipay v1 has no idempotency key. A read is
 // retried when [IsTransient] says so; each attempt is signed afresh (new
 // timestamp). Pauses use full jitter: a random duration up to base·2ⁿ⁻¹,
-// at most maxDelay, plus 1 s after a rate-limit answer. The client's timeout ([WithTimeout]) bounds the whole
-// call: no pause runs past the ctx's deadline, and the call then fails with
-// the last attempt's error.
+// at most maxDelay, plus 1 s after a rate-limit answer. The client's
+// timeout ([WithTimeout]) bounds the whole call: no pause runs past the
+// ctx's deadline, and the call then fails with the last attempt's error.
 func WithRetry(attempts int, base, maxDelay time.Duration) Option {
 	return func(c *config) error {
 		switch {
