@@ -20,6 +20,13 @@ const (
 	methodAuthAppAESGet = "alipay.open.auth.app.aes.get"
 )
 
+// encryptedOnly reports whether method's success must arrive encrypted:
+// the AES key calls are always encrypted, and a plain success holding a
+// key (which only a failure may be, in Alipay's answers) is refused.
+func encryptedOnly(method string) bool {
+	return method == methodAuthAppAESSet || method == methodAuthAppAESGet
+}
+
 // maxMerchantAppID is the documented maximum length of merchant_app_id.
 const maxMerchantAppID = 128
 
@@ -121,7 +128,8 @@ func (r *AuthAppAESGetResponse) HasKey() bool { return !r.AESKey.IsZero() }
 // The ISV calls it for itself: use the client of [NewClient], not one of
 // [Client.WithAppAuthToken] (refused before sending, as is a client without
 // [WithAESKey]: request and response are encrypted with the ISV app's own
-// AES key, which must be set in the console first).
+// AES key, which must be set in the console first; a success that comes
+// back in plain text is a [*ResponseError] with Reason "not_encrypted").
 //
 // Alipay API: alipay.open.auth.app.aes.set (授权应用aes密钥设置).
 func (c *Client) AuthAppAESSet(ctx context.Context, req *AuthAppAESSetRequest) (*AuthAppAESSetResponse, error) {

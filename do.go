@@ -29,6 +29,8 @@ type request struct {
 	// write: the call may change state at Alipay; a failure after the
 	// request may have arrived is marked ErrOutcomeUnknown.
 	write bool
+	// sealed: a success must come encrypted; a plain one is refused.
+	sealed bool
 }
 
 // attemptResult is what one attempt produced.
@@ -127,6 +129,10 @@ func (c *Client) attempt(ctx context.Context, r *request, up *openedUpload) atte
 		}
 	}
 	res, err := read(ctx, resp.StatusCode, resp.Header, body)
+	if err == nil && r.sealed && !res.encrypted {
+		err = &ResponseError{Method: r.method, StatusCode: resp.StatusCode, Reason: ReasonNotEncrypted, TraceID: res.traceID}
+		res = nil
+	}
 	return attemptResult{res: res, status: resp.StatusCode, err: err, sent: true}
 }
 

@@ -18,8 +18,9 @@ import (
 // verifiedBody is a verified success: the business JSON of the response node
 // (the signed bytes, or the decrypted plaintext in AES mode).
 type verifiedBody struct {
-	body    json.RawMessage
-	traceID string
+	body      json.RawMessage
+	traceID   string
+	encrypted bool // the node was a ciphertext
 }
 
 // nodeStatus holds the common fields of every response node.
@@ -102,7 +103,7 @@ func (c *Client) readResponse(ctx context.Context, method string, status int, h 
 		// error_response saying 10000 answers no request of ours.
 		return nil, &ResponseError{Method: method, StatusCode: status, Reason: ReasonSuccessInErrorResponse, TraceID: trace}
 	}
-	return &verifiedBody{body: business, traceID: trace}, nil
+	return &verifiedBody{body: business, traceID: trace, encrypted: env.Encrypted}, nil
 }
 
 // readStatus returns what json.Unmarshal(node, &nodeStatus) gives, and
@@ -304,7 +305,8 @@ func callTyped[T any, PT interface {
 	metaSetter
 }](ctx context.Context, c *Client, method string, bizContent []byte, text []param) (*T, error) {
 	read := isReadMethod(method)
-	res, err := c.do(ctx, &request{method: method, biz: bizContent, text: text, retry: read, write: !read})
+	res, err := c.do(ctx, &request{method: method, biz: bizContent, text: text, retry: read, write: !read,
+		sealed: encryptedOnly(method)})
 	if err != nil {
 		return nil, err
 	}
