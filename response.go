@@ -38,7 +38,7 @@ type nodeStatus struct {
 // *APIError marked unverified; anything else is a *VerifyError or a
 // *ResponseError and nothing from the body is trusted.
 func (c *Client) readResponse(ctx context.Context, method string, status int, h http.Header, body []byte) (*verifiedBody, error) {
-	trace := h.Get("trace_id")
+	trace := traceHeader(h)
 	if status >= 300 && status < 400 {
 		return nil, &ResponseError{Method: method, StatusCode: status, Reason: ReasonRedirect, Body: c.snippet(body), TraceID: trace}
 	}
@@ -104,6 +104,17 @@ func (c *Client) readResponse(ctx context.Context, method string, status int, h 
 		return nil, &ResponseError{Method: method, StatusCode: status, Reason: ReasonSuccessInErrorResponse, TraceID: trace}
 	}
 	return &verifiedBody{body: business, traceID: trace, encrypted: env.Encrypted}, nil
+}
+
+// traceHeader returns the trace_id header, Alipay's 32 hex digits. It is
+// not signed, and it goes into errors, logs, spans and (in a merchant's
+// reason) the registry: a value longer than 64 bytes or holding anything
+// but letters, digits, '.', '_' and '-' is dropped.
+func traceHeader(h http.Header) string {
+	if t := h.Get("trace_id"); safeToken(t, 64) {
+		return t
+	}
+	return ""
 }
 
 // readStatus returns what json.Unmarshal(node, &nodeStatus) gives, and
