@@ -91,7 +91,10 @@ func WithRedirectErrorPage(fn func(w http.ResponseWriter, r *http.Request, err *
 // done, which writes the answer (a page, a redirect). A code the
 // authorization notify already spent counts as success when the notify's
 // record of it is found (AlreadyStored). A code completes one redirect:
-// brought again, even with another valid state, it is refused. The code
+// brought again, even with another valid state, it is refused. A link
+// whose code Alipay refuses for good (a verified failure other than
+// AUTH_CODE_NOT_VALID) is spent as well; after any other failure it can
+// be loaded again. The code
 // is untrusted input: it is
 // only ever sent to the gateway, and neither it nor the state nor a token
 // appears in an answer or a log; answers carry Referrer-Policy: no-referrer
@@ -198,18 +201,30 @@ func (h *redirectHandler) serve(r *http.Request) (*AuthRedirect, *RedirectError)
 		used[i].token = token
 	}
 	a, rerr := h.exchange(ctx, code)
-	if rerr != nil {
+	var apiErr *APIError
+	switch {
+	case rerr != nil && errors.As(rerr.Err, &apiErr) && apiErr.Verified && apiErr.SubCode != SubCodeAuthCodeNotValid:
+		// Alipay refused the code for good: the link is spent too, or one
+		// state would let its holder make the ISV call Alipay without end.
+		h.finish(ctx, used)
+		return nil, rerr
+	case rerr != nil:
 		h.release(ctx, used) // a failed attempt may be retried
 		return nil, rerr
 	}
-	for _, u := range used {
+	h.finish(ctx, used)
+	a.State = st
+	return a, nil
+}
+
+// finish records the claims of keys as used.
+func (h *redirectHandler) finish(ctx context.Context, keys []usedKey) {
+	for _, u := range keys {
 		if err := h.cfg.used.Done(ctx, u.id, u.token, u.ttl); err != nil {
 			h.c.core.logger.LogAttrs(ctx, slog.LevelWarn, "alipay: authorization state or code not recorded as used",
 				slog.String("error", err.Error()))
 		}
 	}
-	a.State = st
-	return a, nil
 }
 
 // usedKey is a claim of the redirect in its DedupeStore: the state's, or

@@ -273,3 +273,20 @@ func TestAuthRedirectHandlerConfig(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, got.Status)
 	assert.True(t, errors.Is(got, ErrInvalidState))
 }
+
+// TestAuthRedirectRefusedCodeSpendsTheLink: a code Alipay refuses for good
+// (a verified failure other than AUTH_CODE_NOT_VALID) spends the link, so
+// that one state cannot make the ISV call token.app without end (its
+// holder trying one made-up code after another).
+func TestAuthRedirectRefusedCodeSpendsTheLink(t *testing.T) {
+	t.Parallel()
+	rig := newRedirectRig(t, http.StatusOK, failNode("40004", "Business Failed", SubCodeAuthCodeNotExist, "授权码不存在"))
+	q := rig.link(t)
+	assert.Equal(t, http.StatusBadRequest, rig.get(q).Code)
+	for _, code := range []string{"made-up-code-0001", "made-up-code-0002"} {
+		q.Set("app_auth_code", code)
+		assert.Equal(t, http.StatusBadRequest, rig.get(q).Code)
+	}
+	assert.Equal(t, int32(1), rig.sent.Load(), "one exchange per link")
+	assert.Zero(t, rig.done.Load())
+}
