@@ -94,11 +94,10 @@ func WithRedirectErrorPage(fn func(w http.ResponseWriter, r *http.Request, err *
 // brought again, even with another valid state, it is refused. A link
 // whose code Alipay refuses for good (a verified failure other than
 // AUTH_CODE_NOT_VALID) is spent as well; after any other failure it can
-// be loaded again. The code
-// is untrusted input: it is
-// only ever sent to the gateway, and neither it nor the state nor a token
-// appears in an answer or a log; answers carry Referrer-Policy: no-referrer
-// and Cache-Control: no-store, since the page's URL holds the code.
+// be loaded again. The code is untrusted input: it is only ever sent to
+// the gateway, and neither it nor the state nor a token appears in an
+// answer or a log; answers carry Referrer-Policy: no-referrer and
+// Cache-Control: no-store, since the page's URL holds the code.
 //
 // Configuration errors come back here, not at the first request.
 func (c *Client) AuthRedirectHandler(store MerchantStore, states *StateSigner, done func(w http.ResponseWriter, r *http.Request, a *AuthRedirect), opts ...RedirectOption) (http.Handler, error) {
