@@ -140,9 +140,9 @@ func (c *Client) AuthAppAESSet(ctx context.Context, req *AuthAppAESSetRequest) (
 	if err != nil {
 		return nil, err
 	}
-	res, err := callTyped[AuthAppAESSetResponse](ctx, c, methodAuthAppAESSet, biz, nil)
+	res, err := callScrubbed[AuthAppAESSetResponse](ctx, c, methodAuthAppAESSet, biz, nil, scrubKeyError)
 	if err != nil {
-		return nil, scrubKeyError(err)
+		return nil, err
 	}
 	if res.AESKey.IsZero() { // the key changed, but we do not know it
 		return nil, &ResponseError{Method: methodAuthAppAESSet, StatusCode: http.StatusOK, Reason: ReasonMissingAESKey, TraceID: res.TraceID}
@@ -168,9 +168,9 @@ func (c *Client) AuthAppAESGet(ctx context.Context, req *AuthAppAESGetRequest) (
 	if err != nil {
 		return nil, err
 	}
-	res, err := callTyped[AuthAppAESGetResponse](ctx, c, methodAuthAppAESGet, biz, nil)
+	res, err := callScrubbed[AuthAppAESGetResponse](ctx, c, methodAuthAppAESGet, biz, nil, scrubKeyError)
 	if err != nil {
-		return nil, scrubKeyError(err)
+		return nil, err
 	}
 	res.Raw = nil
 	return res, nil

@@ -31,6 +31,9 @@ type request struct {
 	write bool
 	// sealed: a success must come encrypted; a plain one is refused.
 	sealed bool
+	// scrub, when set, removes the secrets of the call from an attempt's
+	// error before anything sees it (the observer, the log, the caller).
+	scrub func(error) error
 }
 
 // attemptResult is what one attempt produced.
@@ -77,6 +80,9 @@ func (c *Client) run(ctx context.Context, r *request) (*verifiedBody, error) {
 	for n := 1; ; n++ {
 		start := time.Now()
 		a := c.attempt(ctx, r, up)
+		if a.err != nil && r.scrub != nil {
+			a.err = r.scrub(a.err)
+		}
 		kind := classify(a.err)
 		if a.err != nil && r.write && a.sent && mayHaveApplied(a.err, kind) {
 			a.err = &outcomeUnknownError{err: a.err}

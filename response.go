@@ -315,9 +315,18 @@ func callTyped[T any, PT interface {
 	*T
 	metaSetter
 }](ctx context.Context, c *Client, method string, bizContent []byte, text []param) (*T, error) {
+	return callScrubbed[T, PT](ctx, c, method, bizContent, text, nil)
+}
+
+// callScrubbed is callTyped for a call whose failures may quote its
+// secrets: scrub cleans every attempt's error.
+func callScrubbed[T any, PT interface {
+	*T
+	metaSetter
+}](ctx context.Context, c *Client, method string, bizContent []byte, text []param, scrub func(error) error) (*T, error) {
 	read := isReadMethod(method)
 	res, err := c.do(ctx, &request{method: method, biz: bizContent, text: text, retry: read, write: !read,
-		sealed: encryptedOnly(method)})
+		sealed: encryptedOnly(method), scrub: scrub})
 	if err != nil {
 		return nil, err
 	}
