@@ -140,7 +140,7 @@ func (c *Client) AuthAppAESSet(ctx context.Context, req *AuthAppAESSetRequest) (
 	if err != nil {
 		return nil, err
 	}
-	res, err := callScrubbed[AuthAppAESSetResponse](ctx, c, methodAuthAppAESSet, biz, nil, scrubKeyError)
+	res, err := callTyped[AuthAppAESSetResponse](ctx, c, methodAuthAppAESSet, biz, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +168,7 @@ func (c *Client) AuthAppAESGet(ctx context.Context, req *AuthAppAESGetRequest) (
 	if err != nil {
 		return nil, err
 	}
-	res, err := callScrubbed[AuthAppAESGetResponse](ctx, c, methodAuthAppAESGet, biz, nil, scrubKeyError)
+	res, err := callTyped[AuthAppAESGetResponse](ctx, c, methodAuthAppAESGet, biz, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +178,8 @@ func (c *Client) AuthAppAESGet(ctx context.Context, req *AuthAppAESGetRequest) (
 
 // scrubKeyError empties the parts of an error that quote the response (a
 // VerifyError's Content, a ResponseError's Body): in an AES key call they
-// could hold a key, should a response ever come unencrypted.
+// could hold a key, should a response ever come unencrypted. Every attempt
+// of an AES key call goes through it (scrubAttempt).
 func scrubKeyError(err error) error {
 	var ve *VerifyError
 	if errors.As(err, &ve) {

@@ -127,9 +127,9 @@ func TestObserverNil(t *testing.T) {
 }
 
 // TestObserverSeesNoSecret: an observer gets each attempt's error before
-// the call returns it; the token calls and the AES key calls scrub theirs
-// (a token, a code or a key that a failure quotes) before the observer
-// sees it, as they do before returning it.
+// the call returns it; the token calls and the AES key calls, typed or
+// through Call, scrub theirs (a token, a code or a key that a failure
+// quotes) before the observer sees it and before returning it.
 func TestObserverSeesNoSecret(t *testing.T) {
 	t.Parallel()
 	g := newGatewaySigner(t)
@@ -161,14 +161,24 @@ func TestObserverSeesNoSecret(t *testing.T) {
 			_, err := c.AuthAppAESGet(context.Background(), &AuthAppAESGetRequest{MerchantAppID: katMerchantApp})
 			return err
 		}},
+		"Call token.app, bad signature": {forged(methodAuthTokenApp, tokens), func(c *Client) error {
+			_, err := c.Call(context.Background(), methodAuthTokenApp, map[string]string{"grant_type": "authorization_code"})
+			return err
+		}},
+		"Call aes.get, bad signature": {forged(methodAuthAppAESGet, `{"code":"10000","msg":"Success","aes_key":"`+key+`"}`), func(c *Client) error {
+			_, err := c.Call(context.Background(), methodAuthAppAESGet, map[string]string{"merchant_app_id": katMerchantApp})
+			return err
+		}},
 	} {
 		obs := &textObserver{}
 		c, mock := newMockClient(t, WithObserver(obs), WithAESKey(isvAESKey), WithRetry(1, 0, 0))
 		serveMock(t, mock, http.StatusOK, tc.body, nil)
-		require.Error(t, tc.call(c), name)
+		err := tc.call(c)
+		require.Error(t, err, name)
 		require.NotEmpty(t, obs.text(), name)
 		for _, s := range []string{testToken, testCode, "202405BBexampleRefreshToken00002", key} {
 			assert.NotContains(t, obs.text(), s, name)
+			assert.NotContains(t, fmt.Sprintf("%v %+v", err, err), s, name)
 		}
 	}
 }
