@@ -195,7 +195,8 @@ func TestAuthAppAESPlainSuccessRefused(t *testing.T) {
 	c := g.client(t, WithAESKey(isvAESKey))
 	_, err := c.AuthAppAESGet(context.Background(), &AuthAppAESGetRequest{MerchantAppID: katMerchantApp})
 	_, err2 := c.AuthAppAESSet(context.Background(), &AuthAppAESSetRequest{MerchantAppID: katMerchantApp})
-	for _, e := range []error{err, err2} {
+	_, err3 := c.Call(context.Background(), methodAuthAppAESGet, map[string]string{"merchant_app_id": katMerchantApp})
+	for _, e := range []error{err, err2, err3} {
 		var re *ResponseError
 		require.ErrorAs(t, e, &re)
 		assert.Equal(t, ReasonNotEncrypted, re.Reason)
