@@ -59,10 +59,15 @@ func (v envValue) describe() string {
 	return v.name + " unset"
 }
 
-// Format prints e without a key, a token or a path that looks like a key
-// (a key pasted into a …_FILE variable), whatever the verb.
+// Format prints e without a key, a token, a path that looks like a key (a
+// key pasted into a …_FILE variable) or a gateway URL with a password,
+// whatever the verb.
 func (e Env) Format(f fmt.State, _ rune) {
-	_, _ = fmt.Fprintf(f, "alipay.Env{AppID:%s GatewayURL:%s AppAuthToken:%v", e.AppID, e.GatewayURL, e.AppAuthToken)
+	gw := e.GatewayURL
+	if strings.Contains(gw, "@") {
+		gw = describeURL(gw)
+	}
+	_, _ = fmt.Fprintf(f, "alipay.Env{AppID:%s GatewayURL:%s AppAuthToken:%v", e.AppID, gw, e.AppAuthToken)
 	for _, v := range []envValue{e.privateKey, e.alipayKey, e.appCert, e.alipayCert, e.rootCert, e.aesKey} {
 		_, _ = fmt.Fprintf(f, " %s", v.describe())
 	}

@@ -177,10 +177,11 @@ func TestEnvPrintsNoSecret(t *testing.T) {
 	require.NoError(t, err)
 	vars := envForGateway(gw)
 	vars["ALIPAY_AES_KEY"] = "zM+/R8elr0D6ivjOyoUBuQ=="
+	vars["ALIPAY_GATEWAY_URL"] = "https://proxyuser:hunter2pw@gw.example.com/gateway.do"
 	e, err := alipay.LoadEnv(envOf(vars))
 	require.NoError(t, err)
 	shown := fmt.Sprintf("%v %+v %#v", e, e, *e)
-	for _, s := range []string{"PRIVATE KEY", "MII", alipaytest.DefaultMerchantToken, "zM+/R8elr0D6ivjOyoUBuQ=="} {
+	for _, s := range []string{"PRIVATE KEY", "MII", alipaytest.DefaultMerchantToken, "zM+/R8elr0D6ivjOyoUBuQ==", "hunter2pw"} {
 		assert.NotContains(t, shown, s)
 	}
 }
