@@ -177,10 +177,10 @@ func (h *redirectHandler) serve(r *http.Request) (*AuthRedirect, *RedirectError)
 	bound := h.c.core.callBound() + 2*storeCallTimeout
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), bound)
 	defer cancel()
-	// The state and the code are each good for one completed redirect. The
-	// code too: a spent code counts as success when the registry holds its
-	// record (AlreadyStored), so without its own claim a code read from a
-	// URL (a log, the browser's history) would hand the merchants it
+	// The state and the code each complete one redirect. The code needs a
+	// claim of its own: a spent code counts as success when the registry
+	// holds its record (AlreadyStored), so a code read from a URL (a log,
+	// the browser's history) would otherwise hand the merchants it
 	// authorised to whoever brings it with a state of their own.
 	keep := st.Expires.Sub(h.states.now()) + time.Minute // how long the state must stay used
 	used := []usedKey{{id: "authstate:" + st.ID, lease: keep, ttl: keep},
