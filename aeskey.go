@@ -20,6 +20,13 @@ const (
 	methodAuthAppAESGet = "alipay.open.auth.app.aes.get"
 )
 
+// encryptedOnly reports whether method's success must arrive encrypted:
+// the AES key calls are always encrypted, and a plain success holding a
+// key (which only a failure may be, in Alipay's answers) is refused.
+func encryptedOnly(method string) bool {
+	return method == methodAuthAppAESSet || method == methodAuthAppAESGet
+}
+
 // maxMerchantAppID is the documented maximum length of merchant_app_id.
 const maxMerchantAppID = 128
 
@@ -121,7 +128,8 @@ func (r *AuthAppAESGetResponse) HasKey() bool { return !r.AESKey.IsZero() }
 // The ISV calls it for itself: use the client of [NewClient], not one of
 // [Client.WithAppAuthToken] (refused before sending, as is a client without
 // [WithAESKey]: request and response are encrypted with the ISV app's own
-// AES key, which must be set in the console first).
+// AES key, which must be set in the console first; a success that comes
+// back in plain text is a [*ResponseError] with Reason "not_encrypted").
 //
 // Alipay API: alipay.open.auth.app.aes.set (授权应用aes密钥设置).
 func (c *Client) AuthAppAESSet(ctx context.Context, req *AuthAppAESSetRequest) (*AuthAppAESSetResponse, error) {
@@ -134,7 +142,7 @@ func (c *Client) AuthAppAESSet(ctx context.Context, req *AuthAppAESSetRequest) (
 	}
 	res, err := callTyped[AuthAppAESSetResponse](ctx, c, methodAuthAppAESSet, biz, nil)
 	if err != nil {
-		return nil, scrubKeyError(err)
+		return nil, err
 	}
 	if res.AESKey.IsZero() { // the key changed, but we do not know it
 		return nil, &ResponseError{Method: methodAuthAppAESSet, StatusCode: http.StatusOK, Reason: ReasonMissingAESKey, TraceID: res.TraceID}
@@ -162,7 +170,7 @@ func (c *Client) AuthAppAESGet(ctx context.Context, req *AuthAppAESGetRequest) (
 	}
 	res, err := callTyped[AuthAppAESGetResponse](ctx, c, methodAuthAppAESGet, biz, nil)
 	if err != nil {
-		return nil, scrubKeyError(err)
+		return nil, err
 	}
 	res.Raw = nil
 	return res, nil
@@ -170,7 +178,8 @@ func (c *Client) AuthAppAESGet(ctx context.Context, req *AuthAppAESGetRequest) (
 
 // scrubKeyError empties the parts of an error that quote the response (a
 // VerifyError's Content, a ResponseError's Body): in an AES key call they
-// could hold a key, should a response ever come unencrypted.
+// could hold a key, should a response ever come unencrypted. Every attempt
+// of an AES key call goes through it (scrubAttempt).
 func scrubKeyError(err error) error {
 	var ve *VerifyError
 	if errors.As(err, &ve) {

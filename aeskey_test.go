@@ -183,3 +183,24 @@ func TestAuthAppAESSetNotRetried(t *testing.T) {
 		assert.Equal(t, 1, calls, "HTTP %d", status)
 	}
 }
+
+// TestAuthAppAESPlainSuccessRefused: both calls are encrypted, so their
+// success must come encrypted: a signed but plain success holding a key is
+// refused (a plain failure is still read, above), and no error quotes it.
+func TestAuthAppAESPlainSuccessRefused(t *testing.T) {
+	t.Parallel()
+	g := newLoopbackGateway(t, func(*gatewayRequest) (string, bool) {
+		return `{"code":"10000","msg":"Success","aes_key":"` + phoneAESKey + `"}`, false
+	})
+	c := g.client(t, WithAESKey(isvAESKey))
+	_, err := c.AuthAppAESGet(context.Background(), &AuthAppAESGetRequest{MerchantAppID: katMerchantApp})
+	_, err2 := c.AuthAppAESSet(context.Background(), &AuthAppAESSetRequest{MerchantAppID: katMerchantApp})
+	_, err3 := c.Call(context.Background(), methodAuthAppAESGet, map[string]string{"merchant_app_id": katMerchantApp})
+	for _, e := range []error{err, err2, err3} {
+		var re *ResponseError
+		require.ErrorAs(t, e, &re)
+		assert.Equal(t, ReasonNotEncrypted, re.Reason)
+		assert.NotContains(t, fmt.Sprintf("%v %+v", e, re), phoneAESKey[:10])
+	}
+	assert.ErrorIs(t, err2, ErrOutcomeUnknown, "a set answered in plain may have set a key: read it with get")
+}

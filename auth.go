@@ -146,9 +146,11 @@ func (c *Client) AuthTokenApp(ctx context.Context, req *AuthTokenAppRequest) (*A
 	if err != nil {
 		return nil, &ValidationError{Method: m, Field: "biz_content", Problem: err.Error()}
 	}
-	node, err := callTyped[authTokenAppNode](ctx, c, m, body, nil)
+	node, err := callScrubbed[authTokenAppNode](ctx, c, m, body, nil, func(err error) error {
+		return scrubSecrets(err, biz.Code, biz.RefreshToken)
+	})
 	if err != nil {
-		return nil, scrubSecrets(err, biz.Code, biz.RefreshToken)
+		return nil, err
 	}
 	out := &AuthTokenAppResponse{Tokens: node.Tokens}
 	if len(out.Tokens) == 0 && (!node.AppAuthToken.IsZero() || node.AuthAppID != "") {
@@ -262,9 +264,11 @@ func (c *Client) AuthTokenAppQuery(ctx context.Context, req *AuthTokenAppQueryRe
 	if err != nil {
 		return nil, &ValidationError{Method: m, Field: "biz_content", Problem: err.Error()}
 	}
-	res, err := callTyped[AuthTokenAppQueryResponse](ctx, c, m, body, nil)
+	res, err := callScrubbed[AuthTokenAppQueryResponse](ctx, c, m, body, nil, func(err error) error {
+		return scrubSecrets(err, token)
+	})
 	if err != nil {
-		return nil, scrubSecrets(err, token)
+		return nil, err
 	}
 	res.Raw = redactTokens(res.Raw)
 	return res, nil

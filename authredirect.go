@@ -97,8 +97,8 @@ type redirectConfig struct {
 	onError func(w http.ResponseWriter, r *http.Request, err *RedirectError)
 }
 
-// WithStateStore makes states single-use through store (default: an
-// in-memory [MemoryDedupeStore], which protects one process). Replicas
+// WithStateStore makes states and codes single-use through store (default:
+// an in-memory [MemoryDedupeStore], which protects one process). Replicas
 // behind a load balancer share one, e.g. redisstore's Store.
 func WithStateStore(store DedupeStore) RedirectOption {
 	return func(c *redirectConfig) error {
@@ -133,10 +133,14 @@ func WithRedirectErrorPage(fn func(w http.ResponseWriter, r *http.Request, err *
 // every authorised app in store ([Client.RecordAuthorization]), and calls
 // done, which writes the answer (a page, a redirect). A code the
 // authorization notify already spent counts as success when the notify's
-// record of it is found (AlreadyStored). The code is untrusted input: it is
-// only ever sent to the gateway, and neither it nor the state nor a token
-// appears in an answer or a log; answers carry Referrer-Policy: no-referrer
-// and Cache-Control: no-store, since the page's URL holds the code.
+// record of it is found (AlreadyStored). A code completes one redirect:
+// brought again, even with another valid state, it is refused. A link
+// whose code Alipay refuses for good (a verified failure other than
+// AUTH_CODE_NOT_VALID) is spent as well; after any other failure it can
+// be loaded again. The code is untrusted input: it is only ever sent to
+// the gateway, and neither it nor the state nor a token appears in an
+// answer or a log; answers carry Referrer-Policy: no-referrer and
+// Cache-Control: no-store, since the page's URL holds the code.
 //
 // Configuration errors come back here, not at the first request.
 func (c *Client) AuthRedirectHandler(store MerchantStore, states *StateSigner, done func(w http.ResponseWriter, r *http.Request, a *AuthRedirect), opts ...RedirectOption) (http.Handler, error) {
@@ -218,27 +222,72 @@ func (h *redirectHandler) serve(r *http.Request) (*AuthRedirect, *RedirectError)
 	}
 	// Not cancelled with the request: a code sent to Alipay is spent, and
 	// its tokens must be stored even if the browser went away.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), h.c.core.callBound()+2*storeCallTimeout)
+	bound := h.c.core.callBound() + 2*storeCallTimeout
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), bound)
 	defer cancel()
+	// The state and the code each complete one redirect. The code needs a
+	// claim of its own: a spent code counts as success when the registry
+	// holds its record (AlreadyStored), so a code read from a URL (a log,
+	// the browser's history) would otherwise hand the merchants it
+	// authorised to whoever brings it with a state of their own.
 	keep := st.Expires.Sub(h.states.now()) + time.Minute // how long the state must stay used
-	claim, token, err := h.cfg.used.Claim(ctx, "authstate:"+st.ID, keep)
-	switch {
-	case err != nil:
-		return nil, refuse(http.StatusServiceUnavailable, RedirectUnavailable, err)
-	case claim != ClaimAcquired:
-		return nil, refuse(http.StatusBadRequest, RedirectStateUsed, &stateError{reason: RedirectStateUsed, text: "used"})
+	used := []usedKey{{id: "authstate:" + st.ID, lease: keep, ttl: keep},
+		{id: "authcode:" + authCodeDigest(code)[:32], lease: bound + time.Minute, ttl: codeLifetime + time.Minute}}
+	for i := range used {
+		claim, token, err := h.cfg.used.Claim(ctx, used[i].id, used[i].lease)
+		switch {
+		case err != nil:
+			h.release(ctx, used[:i])
+			return nil, refuse(http.StatusServiceUnavailable, RedirectUnavailable, err)
+		case claim != ClaimAcquired && i == 0:
+			return nil, refuse(http.StatusBadRequest, RedirectStateUsed, &stateError{reason: RedirectStateUsed, text: "used"})
+		case claim != ClaimAcquired:
+			h.release(ctx, used[:i])
+			return nil, refuse(http.StatusBadRequest, RedirectCodeSpent, errors.New("the code completed a redirect already"))
+		}
+		used[i].token = token
 	}
 	a, rerr := h.exchange(ctx, code)
-	if rerr != nil {
-		_ = h.cfg.used.Release(ctx, "authstate:"+st.ID, token) // a failed attempt may be retried; a failed Release only waits for the lease
+	var apiErr *APIError
+	switch {
+	case rerr != nil && errors.As(rerr.Err, &apiErr) && apiErr.Verified && apiErr.SubCode != SubCodeAuthCodeNotValid:
+		// Alipay refused the code for good: the link is spent too, or one
+		// state would let its holder make the ISV call Alipay without end.
+		h.finish(ctx, used)
+		return nil, rerr
+	case rerr != nil:
+		h.release(ctx, used) // a failed attempt may be retried
 		return nil, rerr
 	}
-	if err := h.cfg.used.Done(ctx, "authstate:"+st.ID, token, keep); err != nil {
-		h.c.core.logger.LogAttrs(ctx, slog.LevelWarn, "alipay: authorization state not recorded as used",
-			slog.String("error", err.Error()))
-	}
+	h.finish(ctx, used)
 	a.State = st
 	return a, nil
+}
+
+// finish records the claims of keys as used.
+func (h *redirectHandler) finish(ctx context.Context, keys []usedKey) {
+	for _, u := range keys {
+		if err := h.cfg.used.Done(ctx, u.id, u.token, u.ttl); err != nil {
+			h.c.core.logger.LogAttrs(ctx, slog.LevelWarn, "alipay: authorization state or code not recorded as used",
+				slog.String("error", err.Error()))
+		}
+	}
+}
+
+// usedKey is a claim of the redirect in its DedupeStore: the state's, or
+// the code's.
+type usedKey struct {
+	id         string
+	lease, ttl time.Duration
+	token      string
+}
+
+// release gives up the claims of keys; a failed Release only waits for
+// the lease.
+func (h *redirectHandler) release(ctx context.Context, keys []usedKey) {
+	for _, u := range keys {
+		_ = h.cfg.used.Release(ctx, u.id, u.token)
+	}
 }
 
 // exchange turns the code into stored records.

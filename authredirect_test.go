@@ -30,17 +30,21 @@ type redirectRig struct {
 }
 
 // newRedirectRig answers token.app with node (signed) or, when status is
-// not 200, with that status.
-func newRedirectRig(t *testing.T, status int, node string) *redirectRig {
+// not 200, with that status; with more nodes, the n-th exchange gets the
+// n-th node (the last one from then on).
+func newRedirectRig(t *testing.T, status int, node string, more ...string) *redirectRig {
 	t.Helper()
 	logs := &bytes.Buffer{}
 	c, mock := newMockClient(t, WithLogger(slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	rig := &redirectRig{store: NewMemoryMerchantStore(), states: testStateSigner(t, 7), logs: logs,
 		sent: &atomic.Int32{}, done: &atomic.Int32{}}
-	body := newGatewaySigner(t).body(methodAuthTokenApp, node)
+	var bodies []string
+	for _, n := range append([]string{node}, more...) {
+		bodies = append(bodies, newGatewaySigner(t).body(methodAuthTokenApp, n))
+	}
 	mock.RegisterResponder(http.MethodPost, testGW, func(r *http.Request) (*http.Response, error) {
-		rig.sent.Add(1)
-		return httpmock.NewStringResponse(status, body), nil
+		n := int(rig.sent.Add(1))
+		return httpmock.NewStringResponse(status, bodies[min(n, len(bodies))-1]), nil
 	})
 	h, err := c.AuthRedirectHandler(rig.store, rig.states, func(w http.ResponseWriter, _ *http.Request, a *AuthRedirect) {
 		rig.done.Add(1)
@@ -188,6 +192,46 @@ func TestAuthRedirectAlreadyStored(t *testing.T) {
 	rig.assertQuiet(t, rec, q.Get("state"))
 }
 
+// TestAuthRedirectSpentCodeReplayed: a code that completed a redirect
+// (exchanged, or spent by the notify and found in the registry) cannot
+// complete another one with a state of someone else: otherwise whoever
+// reads the code from a URL (an access log, the browser's history) gets
+// the merchants it authorised linked to their own account.
+func TestAuthRedirectSpentCodeReplayed(t *testing.T) {
+	t.Parallel()
+	spent := failNode("40004", "Business Failed", SubCodeAuthCodeNotValid, "授权码已使用")
+	attacker := func(t *testing.T, rig *redirectRig) url.Values {
+		st, err := rig.states.Issue("attacker")
+		require.NoError(t, err)
+		return url.Values{"app_id": {testAppID}, "app_auth_code": {testCode}, "state": {st}}
+	}
+	t.Run("exchanged", func(t *testing.T) {
+		t.Parallel()
+		rig := newRedirectRig(t, http.StatusOK, nodeToken, spent)
+		require.Equal(t, http.StatusOK, rig.get(rig.link(t)).Code)
+		rec := rig.get(attacker(t, rig))
+		assert.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
+		assert.Equal(t, int32(1), rig.done.Load(), "done never sees the attacker's state")
+		assert.Equal(t, "isv-user-42", rig.last.State.Data)
+	})
+	t.Run("spent by the notify", func(t *testing.T) {
+		t.Parallel()
+		rig := newRedirectRig(t, http.StatusOK, spent)
+		c, _ := newMockClient(t)
+		a := testAuthorization(testToken, fixedTime.Add(-time.Minute))
+		a.Code = testCode
+		_, err := c.RecordAuthorization(context.Background(), rig.store, a)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, rig.get(rig.link(t)).Code)
+		require.True(t, rig.last.AlreadyStored)
+		rec := rig.get(attacker(t, rig))
+		assert.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
+		assert.Equal(t, int32(1), rig.done.Load(), "done never sees the attacker's state")
+		assert.Equal(t, "isv-user-42", rig.last.State.Data)
+		rig.assertQuiet(t, rec, "")
+	})
+}
+
 // TestAuthRedirectGatewayDown: a failed exchange answers 502 and leaves
 // the link usable for a retry.
 func TestAuthRedirectGatewayDown(t *testing.T) {
@@ -234,4 +278,21 @@ func TestAuthRedirectHandlerConfig(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, got.Status)
 	assert.True(t, errors.Is(got, ErrInvalidState))
 	assert.Equal(t, RedirectStateMissing, got.Reason, "typed: no string matching")
+}
+
+// TestAuthRedirectRefusedCodeSpendsTheLink: a code Alipay refuses for good
+// (a verified failure other than AUTH_CODE_NOT_VALID) spends the link, so
+// that one state cannot make the ISV call token.app without end (its
+// holder trying one made-up code after another).
+func TestAuthRedirectRefusedCodeSpendsTheLink(t *testing.T) {
+	t.Parallel()
+	rig := newRedirectRig(t, http.StatusOK, failNode("40004", "Business Failed", SubCodeAuthCodeNotExist, "授权码不存在"))
+	q := rig.link(t)
+	assert.Equal(t, http.StatusBadRequest, rig.get(q).Code)
+	for _, code := range []string{"made-up-code-0001", "made-up-code-0002"} {
+		q.Set("app_auth_code", code)
+		assert.Equal(t, http.StatusBadRequest, rig.get(q).Code)
+	}
+	assert.Equal(t, int32(1), rig.sent.Load(), "one exchange per link")
+	assert.Zero(t, rig.done.Load())
 }

@@ -278,7 +278,7 @@ func (c *Client) fetchCert(ctx context.Context, sn string) (*rsa.PublicKey, *cer
 		fail *certFailure
 	)
 	read := func(_ context.Context, status int, h http.Header, body []byte) (*verifiedBody, error) {
-		trace := h.Get("trace_id")
+		trace := traceHeader(h)
 		if key, fail = isv.readCertDownload(sn, status, body, trace); fail != nil {
 			return nil, fail.errorFor(method, sn)
 		}

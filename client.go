@@ -245,7 +245,8 @@ func (c *Client) Call(ctx context.Context, method string, bizContent any) (json.
 		}
 	}
 	safe := retrySafe(ctx) && !knownWrite(method)
-	res, err := c.do(ctx, &request{method: method, biz: biz, retry: safe, write: !safe && !isReadMethod(method)})
+	res, err := c.do(ctx, &request{method: method, biz: biz, retry: safe, write: !safe && !isReadMethod(method),
+		sealed: encryptedOnly(method)})
 	if err != nil {
 		return nil, err
 	}

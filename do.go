@@ -29,6 +29,27 @@ type request struct {
 	// write: the call may change state at Alipay; a failure after the
 	// request may have arrived is marked ErrOutcomeUnknown.
 	write bool
+	// sealed: a success must come encrypted; a plain one is refused.
+	sealed bool
+	// scrub, when set, removes the call's own secrets (a code, a token it
+	// sent) from an attempt's error; see scrubAttempt.
+	scrub func(error) error
+}
+
+// scrubAttempt removes the secrets an attempt's error may quote before
+// anything sees it (the observer, the log, the error hook, the caller):
+// every token member of a quoted answer, the quoted answer of an AES key
+// call (it may hold a key), and the call's own secrets. Call goes through
+// it too, so Call("alipay.open.auth.token.app", …) is scrubbed as well.
+func scrubAttempt(r *request, err error) error {
+	err = scrubSecrets(err)
+	if encryptedOnly(r.method) {
+		err = scrubKeyError(err)
+	}
+	if r.scrub != nil {
+		err = r.scrub(err)
+	}
+	return err
 }
 
 // attemptResult is what one attempt produced.
@@ -75,6 +96,9 @@ func (c *Client) run(ctx context.Context, r *request) (*verifiedBody, error) {
 	for n := 1; ; n++ {
 		start := time.Now()
 		a := c.attempt(ctx, r, up)
+		if a.err != nil {
+			a.err = scrubAttempt(r, a.err)
+		}
 		kind := classify(a.err)
 		if a.err != nil && r.write && a.sent && mayHaveApplied(a.err, kind) {
 			a.err = &outcomeUnknownError{err: a.err}
@@ -127,6 +151,10 @@ func (c *Client) attempt(ctx context.Context, r *request, up *openedUpload) atte
 		}
 	}
 	res, err := read(ctx, resp.StatusCode, resp.Header, body)
+	if err == nil && r.sealed && !res.encrypted {
+		err = &ResponseError{Method: r.method, StatusCode: resp.StatusCode, Reason: ReasonNotEncrypted, TraceID: res.traceID}
+		res = nil
+	}
 	return attemptResult{res: res, status: resp.StatusCode, err: err, sent: true}
 }
 

@@ -47,6 +47,33 @@ type envValue struct {
 
 func (v envValue) set() bool { return !v.inline.IsZero() || v.path != "" }
 
+// describe names the variable without its value, and its path unless the
+// path looks like a key (see shownPath).
+func (v envValue) describe() string {
+	switch {
+	case v.path != "":
+		return v.name + "_FILE=" + shownPath(v.path)
+	case !v.inline.IsZero():
+		return v.name + "=" + redacted
+	}
+	return v.name + " unset"
+}
+
+// Format prints e without a key, a token, a path that looks like a key (a
+// key pasted into a …_FILE variable) or a gateway URL with a password,
+// whatever the verb.
+func (e Env) Format(f fmt.State, _ rune) {
+	gw := e.GatewayURL
+	if strings.Contains(gw, "@") {
+		gw = describeURL(gw)
+	}
+	_, _ = fmt.Fprintf(f, "alipay.Env{AppID:%s GatewayURL:%s AppAuthToken:%v", e.AppID, gw, e.AppAuthToken)
+	for _, v := range []envValue{e.privateKey, e.alipayKey, e.appCert, e.alipayCert, e.rootCert, e.aesKey} {
+		_, _ = fmt.Fprintf(f, " %s", v.describe())
+	}
+	_, _ = fmt.Fprint(f, "}")
+}
+
 // option is the client option for the value, inline or from its file.
 func (v envValue) option(inline func([]byte) Option, file func(string) Option) Option {
 	if v.path != "" {

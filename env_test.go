@@ -177,10 +177,47 @@ func TestEnvPrintsNoSecret(t *testing.T) {
 	require.NoError(t, err)
 	vars := envForGateway(gw)
 	vars["ALIPAY_AES_KEY"] = "zM+/R8elr0D6ivjOyoUBuQ=="
+	vars["ALIPAY_GATEWAY_URL"] = "https://proxyuser:hunter2pw@gw.example.com/gateway.do"
 	e, err := alipay.LoadEnv(envOf(vars))
 	require.NoError(t, err)
 	shown := fmt.Sprintf("%v %+v %#v", e, e, *e)
-	for _, s := range []string{"PRIVATE KEY", "MII", alipaytest.DefaultMerchantToken, "zM+/R8elr0D6ivjOyoUBuQ=="} {
+	for _, s := range []string{"PRIVATE KEY", "MII", alipaytest.DefaultMerchantToken, "zM+/R8elr0D6ivjOyoUBuQ==", "hunter2pw"} {
 		assert.NotContains(t, shown, s)
+	}
+}
+
+// TestLoadEnvBareKeyInFileVariable: a key pasted into a …_FILE variable
+// as bare Base64 (a form the key variables accept) is not quoted by the
+// error that the missing file gives, nor is an AES key, nor by the Env
+// printed.
+func TestLoadEnvBareKeyInFileVariable(t *testing.T) {
+	t.Parallel()
+	gw, err := alipaytest.NewServer(alipaytest.WithTB(t))
+	require.NoError(t, err)
+	bare := func(pem []byte) string {
+		var b strings.Builder
+		for _, line := range strings.Split(string(pem), "\n") {
+			if !strings.HasPrefix(line, "-----") {
+				b.WriteString(strings.TrimSpace(line))
+			}
+		}
+		return b.String()
+	}
+	const aesKey = "zM+/R8elr0D6ivjOyoUBuQ=="
+	for name, tc := range map[string]struct{ variable, value string }{
+		"private key": {"ALIPAY_APP_PRIVATE_KEY", bare(gw.AppPrivateKeyPEM())},
+		"public key":  {"ALIPAY_PUBLIC_KEY", bare(gw.AlipayPublicKeyPEM())},
+		"AES key":     {"ALIPAY_AES_KEY", aesKey},
+	} {
+		vars := envForGateway(gw)
+		delete(vars, tc.variable)
+		vars[tc.variable+"_FILE"] = tc.value
+		e, err := alipay.LoadEnv(envOf(vars))
+		require.NoError(t, err, name)
+		assert.NotContains(t, fmt.Sprintf("%v %+v %#v", e, e, *e), tc.value[:16], name)
+		_, err = e.NewClient()
+		require.Error(t, err, name)
+		assert.NotContains(t, err.Error(), tc.value[:16], name)
+		assert.Contains(t, err.Error(), "not shown", name)
 	}
 }

@@ -233,6 +233,9 @@ const (
 	ReasonMissingToken ResponseReason = "missing_token"
 	// ReasonMissingAESKey: a verified aes.set success without the key.
 	ReasonMissingAESKey ResponseReason = "missing_aes_key"
+	// ReasonNotEncrypted: a verified success in plain text from a call
+	// whose answer must be encrypted (aes.set, aes.get).
+	ReasonNotEncrypted ResponseReason = "not_encrypted"
 	// ReasonRepeatedPage: a page of a listing repeats the previous one, so
 	// paging would never end.
 	ReasonRepeatedPage ResponseReason = "repeated_page"

@@ -2,7 +2,9 @@ package alipay
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -122,4 +124,81 @@ func TestObserverNil(t *testing.T) {
 	t.Parallel()
 	_, err := NewClient(testAppID, append(keyOptions(t), WithObserver(nil))...)
 	require.EqualError(t, err, "alipay: WithObserver: nil observer")
+}
+
+// TestObserverSeesNoSecret: an observer gets each attempt's error before
+// the call returns it; the token calls and the AES key calls, typed or
+// through Call, scrub theirs (a token, a code or a key that a failure
+// quotes) before the observer sees it and before returning it.
+func TestObserverSeesNoSecret(t *testing.T) {
+	t.Parallel()
+	g := newGatewaySigner(t)
+	const key = "JoRCASgqO5kV1lfdb5FpzQ=="
+	tokens := `{"code":"10000","msg":"Success","app_auth_token":"` + testToken + `","app_refresh_token":"202405BBexampleRefreshToken00002","auth_app_id":"2021004000000002"}`
+	quoting := func(sent string) string { // a sub_msg quoting what the request sent
+		return `{"code":"40004","msg":"Business Failed","sub_code":"ILLEGAL_PARAM","sub_msg":"bad ` + sent + `"}`
+	}
+	forged := func(method, node string) string {
+		return `{"` + nodeKey(method) + `":` + node + `,"sign":"` + g.sign("other") + `"}`
+	}
+	for name, tc := range map[string]struct {
+		body string
+		call func(c *Client) error
+	}{
+		"exchange, bad signature": {forged(methodAuthTokenApp, tokens), func(c *Client) error {
+			_, err := c.AuthTokenApp(context.Background(), &AuthTokenAppRequest{GrantType: GrantAuthorizationCode, Code: testCode})
+			return err
+		}},
+		"exchange, sub_msg quoting": {g.body(methodAuthTokenApp, quoting(testCode)), func(c *Client) error {
+			_, err := c.AuthTokenApp(context.Background(), &AuthTokenAppRequest{GrantType: GrantAuthorizationCode, Code: testCode})
+			return err
+		}},
+		"token query, sub_msg quoting": {g.body(methodAuthTokenAppQuery, quoting(testToken)), func(c *Client) error {
+			_, err := c.AuthTokenAppQuery(context.Background(), &AuthTokenAppQueryRequest{AppAuthToken: NewSecret(testToken)})
+			return err
+		}},
+		"aes.get, bad signature": {forged(methodAuthAppAESGet, `{"code":"10000","msg":"Success","aes_key":"`+key+`"}`), func(c *Client) error {
+			_, err := c.AuthAppAESGet(context.Background(), &AuthAppAESGetRequest{MerchantAppID: katMerchantApp})
+			return err
+		}},
+		"Call token.app, bad signature": {forged(methodAuthTokenApp, tokens), func(c *Client) error {
+			_, err := c.Call(context.Background(), methodAuthTokenApp, map[string]string{"grant_type": "authorization_code"})
+			return err
+		}},
+		"Call aes.get, bad signature": {forged(methodAuthAppAESGet, `{"code":"10000","msg":"Success","aes_key":"`+key+`"}`), func(c *Client) error {
+			_, err := c.Call(context.Background(), methodAuthAppAESGet, map[string]string{"merchant_app_id": katMerchantApp})
+			return err
+		}},
+	} {
+		obs := &textObserver{}
+		c, mock := newMockClient(t, WithObserver(obs), WithAESKey(isvAESKey), WithRetry(1, 0, 0))
+		serveMock(t, mock, http.StatusOK, tc.body, nil)
+		err := tc.call(c)
+		require.Error(t, err, name)
+		require.NotEmpty(t, obs.text(), name)
+		for _, s := range []string{testToken, testCode, "202405BBexampleRefreshToken00002", key} {
+			assert.NotContains(t, obs.text(), s, name)
+			assert.NotContains(t, fmt.Sprintf("%v %+v", err, err), s, name)
+		}
+	}
+}
+
+// textObserver keeps the text of every attempt's error.
+type textObserver struct {
+	mu   sync.Mutex
+	errs []string
+}
+
+func (o *textObserver) StartCall(ctx context.Context, _ CallInfo) context.Context { return ctx }
+
+func (o *textObserver) ObserveAttempt(_ context.Context, a *Attempt) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.errs = append(o.errs, fmt.Sprintf("%v %+v", a.Err, a.Err))
+}
+
+func (o *textObserver) text() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return strings.Join(o.errs, "\n")
 }

@@ -138,8 +138,10 @@ type openDataStatus struct {
 // result. The keys bind the envelope to the merchant: one made for another
 // merchant app fails to decrypt.
 //
-// Errors: [*ValidationError] (ErrInvalidRequest) for an empty
-// merchantAppID, no source configured, or no key for the app; the source's
+// Errors: [*ValidationError] (ErrInvalidRequest) for a merchantAppID that
+// is not an app id (it often comes from the front end: it is checked before
+// anything else and never echoed), no source configured, or no key for the
+// app; the source's
 // own error wrapped; [*EnvelopeError] (ErrBadEnvelope) for a malformed
 // envelope; [*VerifyError] (ErrSignature) with Step "duplicate_key",
 // "missing_sign", "sign_type_mismatch", "malformed_sign", "bad_signature" or
@@ -151,8 +153,12 @@ func (c *Client) DecryptOpenData(ctx context.Context, merchantAppID string, enve
 // openData is DecryptOpenData under the name of its caller; when into is
 // not nil the plaintext is also decoded into it.
 func (c *Client) openData(ctx context.Context, name, merchantAppID string, envelope []byte, into any) (json.RawMessage, error) {
-	if strings.TrimSpace(merchantAppID) == "" {
-		return nil, &ValidationError{Method: name, Field: "merchant_app_id", Problem: "required"}
+	// The id often comes from the front end (a path segment): it is
+	// checked, and not echoed, before it reaches an error, a log or the
+	// key source.
+	if checkMerchantID(merchantAppID) != nil {
+		return nil, &ValidationError{Method: name, Field: "merchant_app_id",
+			Problem: "not an app id (1 to 64 letters, digits, '.', '_' and '-')"}
 	}
 	src := c.core.aesKeys
 	if src == nil {

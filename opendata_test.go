@@ -210,3 +210,26 @@ func TestPhoneNumberPrintsMasked(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenDataForgedMerchantAppID: the merchant app id comes from the
+// front end (a path segment of the phone endpoint): one that is no app id
+// (a line break forging a log line, megabytes, a store key of another
+// kind) is refused before the key source is asked, without being echoed.
+func TestOpenDataForgedMerchantAppID(t *testing.T) {
+	t.Parallel()
+	env := testEnvelope(t, phoneAESKey, `{"code":"10000","msg":"Success","mobile":"13800000000"}`)
+	src := &countingKeys{keys: []string{phoneAESKey}}
+	c := openDataClient(t, "keys/alipay_test_public.pem", src)
+	for _, id := range []string{
+		"2021\nlevel=ERROR msg=forged", strings.Repeat("2021", 1<<18), "../code:abc", "2021 0001", "２０２１",
+	} {
+		_, err := c.PhoneNumber(context.Background(), id, env)
+		var ve *ValidationError
+		require.ErrorAs(t, err, &ve, "%.20q", id)
+		assert.Equal(t, "merchant_app_id", ve.Field)
+		assert.NotContains(t, err.Error(), "forged")
+		assert.NotContains(t, err.Error(), "2021\n")
+		assert.Less(t, len(err.Error()), 200)
+	}
+	assert.Zero(t, src.calls.Load(), "the source never saw a forged id")
+}

@@ -18,8 +18,9 @@ import (
 // verifiedBody is a verified success: the business JSON of the response node
 // (the signed bytes, or the decrypted plaintext in AES mode).
 type verifiedBody struct {
-	body    json.RawMessage
-	traceID string
+	body      json.RawMessage
+	traceID   string
+	encrypted bool // the node was a ciphertext
 }
 
 // nodeStatus holds the common fields of every response node.
@@ -37,7 +38,7 @@ type nodeStatus struct {
 // *APIError marked unverified; anything else is a *VerifyError or a
 // *ResponseError and nothing from the body is trusted.
 func (c *Client) readResponse(ctx context.Context, method string, status int, h http.Header, body []byte) (*verifiedBody, error) {
-	trace := h.Get("trace_id")
+	trace := traceHeader(h)
 	if status >= 300 && status < 400 {
 		return nil, &ResponseError{Method: method, StatusCode: status, Reason: ReasonRedirect, Body: c.snippet(body), TraceID: trace}
 	}
@@ -102,7 +103,18 @@ func (c *Client) readResponse(ctx context.Context, method string, status int, h 
 		// error_response saying 10000 answers no request of ours.
 		return nil, &ResponseError{Method: method, StatusCode: status, Reason: ReasonSuccessInErrorResponse, TraceID: trace}
 	}
-	return &verifiedBody{body: business, traceID: trace}, nil
+	return &verifiedBody{body: business, traceID: trace, encrypted: env.Encrypted}, nil
+}
+
+// traceHeader returns the trace_id header, Alipay's 32 hex digits. It is
+// not signed, and it goes into errors, logs, spans and (in a merchant's
+// reason) the registry: a value longer than 64 bytes or holding anything
+// but letters, digits, '.', '_' and '-' is dropped.
+func traceHeader(h http.Header) string {
+	if t := h.Get("trace_id"); safeToken(t, 64) {
+		return t
+	}
+	return ""
 }
 
 // readStatus returns what json.Unmarshal(node, &nodeStatus) gives, and
@@ -306,8 +318,18 @@ func callTyped[T any, PT interface {
 	*T
 	metaSetter
 }](ctx context.Context, c *Client, method string, bizContent []byte, text []param) (*T, error) {
+	return callScrubbed[T, PT](ctx, c, method, bizContent, text, nil)
+}
+
+// callScrubbed is callTyped for a call whose failures may quote its
+// secrets: scrub cleans every attempt's error.
+func callScrubbed[T any, PT interface {
+	*T
+	metaSetter
+}](ctx context.Context, c *Client, method string, bizContent []byte, text []param, scrub func(error) error) (*T, error) {
 	read := isReadMethod(method)
-	res, err := c.do(ctx, &request{method: method, biz: bizContent, text: text, retry: read, write: !read})
+	res, err := c.do(ctx, &request{method: method, biz: bizContent, text: text, retry: read, write: !read,
+		sealed: encryptedOnly(method), scrub: scrub})
 	if err != nil {
 		return nil, err
 	}

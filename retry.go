@@ -38,13 +38,13 @@ var defaultRetry = retryPolicy{attempts: DefaultRetryAttempts, base: DefaultRetr
 // Only reads are retried: every typed …Query call, any method whose name
 // ends in .query or .get, and [Client.Call] when ctx says the method is
 // safe to repeat ([ContextWithRetry]). Writes (field.apply,
-// baseinfo.modify, the AES key set, the token exchange) never are: Alipay
-// v1 has no idempotency key. A read is retried when [IsTransient] says so;
-// each attempt is signed afresh (new timestamp). Pauses use full jitter: a
-// random duration up to base·2ⁿ⁻¹, at most maxDelay, plus 1 s after a
-// rate-limit answer. The client's timeout ([WithTimeout]) bounds the whole
-// call: no pause runs past the ctx's deadline, and the call then fails with
-// the last attempt's error.
+// baseinfo.modify, the AES key set, the token exchange, the authorization
+// invitation) never are: Alipay v1 has no idempotency key. A read is
+// retried when [IsTransient] says so; each attempt is signed afresh (new
+// timestamp). Pauses use full jitter: a random duration up to base·2ⁿ⁻¹,
+// at most maxDelay, plus 1 s after a rate-limit answer. The client's
+// timeout ([WithTimeout]) bounds the whole call: no pause runs past the
+// ctx's deadline, and the call then fails with the last attempt's error.
 func WithRetry(attempts int, base, maxDelay time.Duration) Option {
 	return func(c *config) error {
 		switch {
@@ -148,11 +148,12 @@ func isReadMethod(method string) bool {
 	return strings.HasSuffix(method, ".query") || strings.HasSuffix(method, ".get")
 }
 
-// knownWrite reports whether method is one of the writes that are never
-// retried, whatever a ctx says.
+// knownWrite reports whether method is one of the SDK's writes, never
+// retried whatever a ctx says: a Call marking one safe does not make a
+// second application, key, token exchange or invitation harmless.
 func knownWrite(method string) bool {
 	switch method {
-	case methodAppAPIFieldApply, methodMiniBaseInfoModify, "alipay.open.auth.app.aes.set", "alipay.open.auth.token.app":
+	case methodAppAPIFieldApply, methodMiniBaseInfoModify, methodAuthAppAESSet, methodAuthTokenApp, methodAuthAppAuthInviteCreate:
 		return true
 	}
 	return false

@@ -255,6 +255,7 @@ func TestRetryAttemptsAndOverrides(t *testing.T) {
 		{name: "Call marked safe", ctx: safe, run: call(methodAppAPIQuery), attempts: 3},
 		{name: "Call write marked safe", ctx: safe, run: call("alipay.open.auth.token.app"), attempts: 1},
 		{name: "Call aes.set marked safe", ctx: safe, run: call("alipay.open.auth.app.aes.set"), attempts: 1},
+		{name: "Call invite.create marked safe", ctx: safe, run: call(methodAuthAppAuthInviteCreate), attempts: 1},
 		{name: "baseinfo.modify", ctx: safe, run: func(ctx context.Context, c *Client) error {
 			_, err := c.MiniBaseInfoModify(ctx, &MiniBaseInfoModifyRequest{MiniCategoryIDs: "XS1011_XS2089"})
 			return err
