@@ -229,3 +229,21 @@ func TestREADMESnippetsCompile(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	assert.NoError(t, err, "README snippets:\n%s", out)
 }
+
+// TestCIRunsTheREADMETestCommand: .ci/run runs exactly the command of the
+// README's "Tests" section, so what passes in CI is what a newcomer runs.
+func TestCIRunsTheREADMETestCommand(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	_, section, ok := strings.Cut(string(readme), "\n## Tests\n")
+	require.True(t, ok, "README has a Tests section")
+	_, block, ok := strings.Cut(section, "```sh\n")
+	require.True(t, ok, "the Tests section opens a sh block")
+	command, _, _ := strings.Cut(block, "\n")
+	require.True(t, strings.HasPrefix(command, "go test "), "the block's first line is the test command: %q", command)
+	ci, err := os.ReadFile(".ci/run")
+	require.NoError(t, err)
+	lines := strings.Split(string(ci), "\n")
+	assert.Contains(t, lines, command, ".ci/run must run the README's test command as one line")
+}

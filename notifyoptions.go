@@ -109,7 +109,7 @@ func WithNotifyAppIDs(appIDs ...string) NotifyOption {
 		}
 		for _, id := range appIDs {
 			if id == "" || strings.ContainsAny(id, " \t\r\n&=") {
-				return fmt.Errorf("alipay: WithNotifyAppIDs: invalid app id %q", id)
+				return fmt.Errorf("alipay: WithNotifyAppIDs: invalid app id %s", describeRejected(id))
 			}
 			c.appIDs[id] = true
 		}

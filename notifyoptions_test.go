@@ -68,3 +68,16 @@ func TestVerifyNotificationRefusesHandlerOptions(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "WithNotifyLease, WithDedupeStore")
 }
+
+// TestNotifyAppIDKeyNotQuoted: a private key passed where an app id belongs
+// (a swapped environment variable) is refused without quoting it.
+func TestNotifyAppIDKeyNotQuoted(t *testing.T) {
+	t.Parallel()
+	key := string(readTestdata(t, "keys/app_private_pkcs8.pem"))
+	var cfg notifyConfig
+	err := WithNotifyAppIDs(key)(&cfg)
+	require.Error(t, err)
+	body := strings.Join(strings.Split(strings.TrimSpace(key), "\n")[1:3], "")
+	assert.NotContains(t, err.Error(), body[:24])
+	assert.NotContains(t, err.Error(), "PRIVATE KEY")
+}
