@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"net/http"
 	"testing"
 
 	"github.com/isvkit/alipay"
@@ -115,7 +114,7 @@ func TestEncryptedCallsOfOtherMethods(t *testing.T) {
 	require.NoError(t, err)
 	ct, err := aesEncrypt(key, []byte(`{"api_name":"getPhoneNumber","field_name":"mobile"}`)) // checked by TestAESKAT
 	require.NoError(t, err)
-	resp, err := http.DefaultClient.Do(newCall(t, s, methodSceneQuery).set("encrypt_type", "AES").set("biz_content", ct).request(t))
+	resp, err := testHTTP.Do(newCall(t, s, methodSceneQuery).set("encrypt_type", "AES").set("biz_content", ct).request(t))
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	var top map[string]json.RawMessage

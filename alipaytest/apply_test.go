@@ -159,7 +159,7 @@ func TestFieldApplyFileLimitStreamed(t *testing.T) {
 		c.multipart = true
 		c.files = append(c.files, tfile{name: "picture_1", filename: "big.png", ctype: "image/png", r: &zeroes{n: 4 << 20}})
 		req := c.request(t)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := testHTTP.Do(req)
 		if err == nil { // the server may answer 413 and close before the client finishes writing
 			resp.Body.Close()
 			assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)

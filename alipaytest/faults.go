@@ -29,7 +29,13 @@ const (
 	// FaultDelay waits Fault.Delay after handling the request, then answers.
 	// The wait ends early when the client gives up (its ctx) or the server
 	// closes; either way the request has taken effect, which is the case a
-	// client must survive: "timed out, but applied".
+	// client must survive: "timed out, but applied". A client that gives
+	// up on a short timer may give up before its request arrives (signing,
+	// dialling and a loaded machine can take longer than the timer): the
+	// fault then stays queued and delays the next request by its whole
+	// Delay. To give up during the wait, cancel once [Server.RequestCount]
+	// counts the request (it is recorded before the wait), or call
+	// [Server.ClearFaults] after the call.
 	FaultDelay
 	// FaultUnsignedError answers an unsigned 20000 isp.unknow-error
 	// (service currently unavailable). The request is not handled.
@@ -99,7 +105,8 @@ type Fault struct {
 	// Kind is what goes wrong.
 	Kind FaultKind
 	// Count is how many matching requests get the fault; 0 means every
-	// matching request until [Server.ClearFaults].
+	// matching request until [Server.ClearFaults]. Only a request that
+	// reaches the server takes a use of it.
 	Count int
 	// Rate, when not 0, makes the fault hit each matching request with this
 	// probability (0 < Rate ≤ 1), drawn from the server's seeded source

@@ -88,7 +88,7 @@ func TestFaultsAndState(t *testing.T) {
 
 	// Handled, then the connection dropped: applied without an answer.
 	s.InjectFault(Fault{Kind: FaultDisconnect, Count: 1})
-	_, err := http.DefaultClient.Do(applyCall(t, s).request(t))
+	_, err := testHTTP.Do(applyCall(t, s).request(t))
 	require.Error(t, err)
 	require.Len(t, s.Applications(DefaultMerchantToken), 1)
 	recs := s.Requests()
@@ -97,13 +97,13 @@ func TestFaultsAndState(t *testing.T) {
 	// Slow: the client gives up, the application is still recorded.
 	require.NoError(t, s.Reject(DefaultMerchantToken, "getPhoneNumber", "mobile", "20180927110154092444", ""))
 	s.InjectFault(Fault{Kind: FaultDelay, Delay: time.Hour, Count: 1})
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
 	start := time.Now()
-	_, err = http.DefaultClient.Do(applyCall(t, s).request(t).WithContext(ctx))
-	require.ErrorIs(t, err, context.DeadlineExceeded)
+	_, err = testHTTP.Do(applyCall(t, s).request(t).WithContext(giveUpInDelay(t, s)))
+	require.ErrorIs(t, err, context.Canceled)
 	assert.Less(t, time.Since(start), 10*time.Second)
 	assert.Len(t, s.Applications(DefaultMerchantToken), 2)
+	recs = s.Requests()
+	assert.Equal(t, FaultDelay, recs[len(recs)-1].Fault, "the slow request took the fault")
 
 	// A short delay simply answers late.
 	s.InjectFault(Fault{Kind: FaultDelay, Delay: 20 * time.Millisecond, Count: 1})
@@ -112,10 +112,36 @@ func TestFaultsAndState(t *testing.T) {
 	assert.GreaterOrEqual(t, time.Since(start), 20*time.Millisecond)
 }
 
+// The hang of a loaded machine, pinned: a client that gives up before its
+// request is sent leaves a Count 1 FaultDelay queued (only a request that
+// arrives takes it), and the next request would wait the whole hour.
+// Giving up once the server is in the wait takes the fault every time.
+func TestDelayFaultIsTakenOnlyByARequestThatArrives(t *testing.T) {
+	t.Parallel()
+	s := newTestServer(t)
+	require.NoError(t, s.InjectFault(Fault{Kind: FaultDelay, Delay: time.Hour, Count: 1}))
+	gone, cancel := context.WithCancel(context.Background())
+	cancel() // as a 50 ms timer that ran out while the client signed or dialled
+	_, err := testHTTP.Do(newCall(t, s, methodAPIQuery).request(t).WithContext(gone))
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Zero(t, s.RequestCount(""), "the request never arrived")
+
+	_, err = testHTTP.Do(newCall(t, s, methodAPIQuery).request(t).WithContext(giveUpInDelay(t, s)))
+	require.ErrorIs(t, err, context.Canceled)
+	recs := s.Requests()
+	require.Len(t, recs, 1)
+	assert.Equal(t, FaultDelay, recs[0].Fault, "the fault was still queued, and is now used")
+
+	start := time.Now()
+	requireCode(t, newCall(t, s, methodAPIQuery).do(t), "10000", "")
+	assert.Less(t, time.Since(start), 10*time.Second, "no fault left")
+}
+
 func TestCloseEndsSlowAnswers(t *testing.T) {
 	t.Parallel()
 	s, err := NewServer()
 	require.NoError(t, err)
+	t.Cleanup(s.Close) // when the test fails before its own Close
 	s.InjectFault(Fault{Kind: FaultDelay, Delay: time.Hour})
 	waiting := make(chan struct{})
 	s.mu.Lock()
@@ -124,21 +150,15 @@ func TestCloseEndsSlowAnswers(t *testing.T) {
 	got := make(chan error, 1)
 	req := newCall(t, s, methodAPIQuery).request(t)
 	go func() {
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := testHTTP.Do(req)
 		if err == nil {
 			resp.Body.Close()
 		}
 		got <- err
 	}()
-	<-waiting
-	done := make(chan struct{})
-	go func() { s.Close(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Close waited for the delay")
-	}
-	<-got
+	recv(t, waiting, "the slow answer's wait")
+	bounded(t, "Close (it waited for the one-hour delay)", s.Close)
+	recv(t, got, "the client's end") // answered at once, or cut: either way it ends
 }
 
 func TestGatewayFailureFaults(t *testing.T) {
@@ -169,7 +189,7 @@ func TestGatewayFailureFaults(t *testing.T) {
 
 	// Dropped before any status: the client hears nothing, nothing is applied.
 	require.NoError(t, s.InjectFault(Fault{Method: methodFieldApply, Kind: FaultDropRequest, Count: 1}))
-	_, err := http.DefaultClient.Do(applyCall(t, s).request(t))
+	_, err := testHTTP.Do(applyCall(t, s).request(t))
 	require.Error(t, err)
 	assert.Empty(t, s.Applications(DefaultMerchantToken))
 	recs := s.Requests()
@@ -179,7 +199,7 @@ func TestGatewayFailureFaults(t *testing.T) {
 
 	// Applied, then dropped: the record is there, the client never heard.
 	require.NoError(t, s.InjectFault(Fault{Method: methodFieldApply, Kind: FaultDisconnect, Count: 1}))
-	_, err = http.DefaultClient.Do(applyCall(t, s).request(t))
+	_, err = testHTTP.Do(applyCall(t, s).request(t))
 	require.Error(t, err)
 	assert.Len(t, s.Applications(DefaultMerchantToken), 1)
 

@@ -66,10 +66,19 @@ func TestPanickingAuditFuncIsRecovered(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			tb := &logTB{}
-			s, err := NewServer(WithAutoAudit(0, decide), WithTB(tb))
+			// The decision waits for the apply's answer: with a 0 delay it
+			// could otherwise panic first, and the apply itself would
+			// report the panic (on a loaded machine it sometimes did).
+			gate := make(chan struct{})
+			var open sync.Once
+			openGate := func() { open.Do(func() { close(gate) }) }
+			gated := func(a Application) (Status, string) { <-gate; return decide(a) }
+			s, err := NewServer(WithAutoAudit(0, gated), WithTB(tb))
 			require.NoError(t, err)
 			defer s.Close()
+			defer openGate() // before Close, which waits for the decision
 			requireCode(t, applyCall(t, s).do(t), "10000", "")
+			openGate()
 
 			err = waitErr(t, s)
 			var pe *PanicError

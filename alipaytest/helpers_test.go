@@ -2,6 +2,7 @@ package alipaytest
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
@@ -30,6 +31,60 @@ import (
 // This file is the tests' own small client: it builds, signs and sends raw
 // gateway requests and checks the answers' signatures, with code that
 // shares nothing with the server's.
+
+// testWait bounds every wait of these tests: far more than a loaded
+// machine needs, far less than go test's own timeout, so that a hang fails
+// the test that hangs, with a message naming what it waited for, instead
+// of stopping the whole binary after ten minutes without a word.
+const testWait = 30 * time.Second
+
+// testHTTP is the tests' raw HTTP client. Unlike http.DefaultClient it
+// gives up after testWait: a request the server holds (a leftover
+// FaultDelay, a lock held across I/O) fails the test instead of hanging it.
+var testHTTP = &http.Client{Timeout: testWait}
+
+// recv returns the next value from ch (the zero value once ch is closed),
+// failing the test when none comes within testWait.
+func recv[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	timer := time.NewTimer(testWait)
+	defer timer.Stop()
+	select {
+	case v := <-ch:
+		return v
+	case <-timer.C:
+		t.Fatalf("waited %v for %s", testWait, what)
+	}
+	var zero T
+	return zero
+}
+
+// bounded runs fn, failing the test when it has not returned within
+// testWait. fn runs on another goroutine: it must not call t.FailNow.
+func bounded(t testing.TB, what string, fn func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	recv(t, done, what)
+}
+
+// giveUpInDelay returns a ctx that s cancels when a FaultDelay wait
+// starts: a client using it gives up while the server delays its answer,
+// always after the server took the fault. A client on a short timer (the
+// tests' former 50 ms) can instead give up before its request is even sent
+// on a loaded machine; the one-hour fault then stayed queued and the next
+// request, sent without a deadline, waited for it until go test's timeout.
+func giveUpInDelay(t testing.TB, s *Server) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), testWait)
+	t.Cleanup(cancel)
+	s.mu.Lock()
+	s.onDelay = cancel
+	s.mu.Unlock()
+	return ctx
+}
 
 func newTestServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
@@ -251,8 +306,8 @@ func (c *call) do(t testing.TB) *reply {
 // server's Alipay public key.
 func send(t testing.TB, s *Server, req *http.Request) *reply {
 	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
+	resp, err := testHTTP.Do(req)
+	require.NoError(t, err, "no answer from the gateway")
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)

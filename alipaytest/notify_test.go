@@ -62,6 +62,7 @@ type receiver struct {
 func newReceiver(t *testing.T, s **Server, answer func(attempt int) (int, string)) *receiver {
 	t.Helper()
 	rc := &receiver{got: make(chan url.Values, 16)}
+	over := make(chan struct{}) // closed when the test ends, before rc.Close
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := int(rc.attempts.Add(1))
 		if err := r.ParseForm(); err != nil {
@@ -86,13 +87,17 @@ func newReceiver(t *testing.T, s **Server, answer func(attempt int) (int, string
 		assert.NoError(t, err)
 		sum := sha256.Sum256([]byte(strings.Join(parts, "&")))
 		assert.NoError(t, rsa.VerifyPKCS1v15(mustPublicKey(t, (*s).AlipayPublicKeyPEM()), crypto.SHA256, sum[:], sig), "V1 signature")
-		rc.got <- r.PostForm
+		select { // a full channel must not hold the handler, and rc.Close with it
+		case rc.got <- r.PostForm:
+		case <-over:
+		}
 		code, body := answer(n)
 		w.WriteHeader(code)
 		_, err = w.Write([]byte(body))
 		assert.NoError(t, err)
 	}))
 	t.Cleanup(rc.Close)
+	t.Cleanup(func() { close(over) })
 	return rc
 }
 
@@ -100,20 +105,14 @@ func newReceiver(t *testing.T, s **Server, answer func(attempt int) (int, string
 // a generous deadline instead of hanging.
 func (rc *receiver) next(t *testing.T) url.Values {
 	t.Helper()
-	select {
-	case form := <-rc.got:
-		return form
-	case <-time.After(20 * time.Second):
-		t.Fatal("no message delivered")
-		return nil
-	}
+	return recv(t, rc.got, "a notification")
 }
 
 func waitIdle(t *testing.T, s *Server) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testWait)
 	defer cancel()
-	require.NoError(t, s.WaitNotifications(ctx))
+	require.NoError(t, s.WaitNotifications(ctx), "notifications still in delivery")
 }
 
 func TestNotificationRetriedUntilSuccess(t *testing.T) {
@@ -136,7 +135,7 @@ func TestNotificationRetriedUntilSuccess(t *testing.T) {
 	require.NoError(t, s.Reject(DefaultMerchantToken, "getPhoneNumber", "mobile", "20180927110154092444", "演示视频未展示授权流程 & 其他"))
 	var forms []url.Values
 	for i := 0; i < 3; i++ {
-		forms = append(forms, <-rc.got)
+		forms = append(forms, rc.next(t))
 	}
 	waitIdle(t, s)
 	form := forms[2]
@@ -164,7 +163,7 @@ func TestNotificationRetriedUntilSuccess(t *testing.T) {
 
 	// Redeliver sends the very same message again.
 	require.NoError(t, s.Redeliver())
-	again := <-rc.got
+	again := rc.next(t)
 	waitIdle(t, s)
 	assert.Equal(t, form, again)
 	assert.Equal(t, 4, s.Notifications()[0].Attempts)
@@ -203,7 +202,7 @@ func TestNotifyURLControl(t *testing.T) {
 	require.NoError(t, s.SetNotifyURL(rc.URL))
 	requireCode(t, applyCall(t, s).do(t), "10000", "")
 	require.NoError(t, s.Invalidate(DefaultMerchantToken, "getPhoneNumber", "mobile", "20180927110154092444"))
-	form := <-rc.got
+	form := rc.next(t)
 	assert.Contains(t, form.Get("biz_content"), `"status":"invalid"`)
 	waitIdle(t, s)
 
@@ -223,13 +222,13 @@ func TestAutoAudit(t *testing.T) {
 	}
 	s = newTestServer(t, WithNotifyURL(rc.URL), WithAutoAudit(time.Millisecond, decide))
 	requireCode(t, applyCall(t, s).do(t), "10000", "")
-	form := <-rc.got
+	form := rc.next(t)
 	assert.Contains(t, form.Get("biz_content"), `"status":"AGREE"`)
 
 	other := strings.NewReplacer(`"getPhoneNumber"`, `"alipay.user.info.share"`, "20180927110154092444", "20201019201538211864",
 		`"scene_code":"14"`, `"scene_code":"6"`).Replace(applyJSON)
 	requireCode(t, applyCall(t, s).set("auth_field_apply", other).do(t), "10000", "")
-	form = <-rc.got
+	form = rc.next(t)
 	assert.Contains(t, form.Get("biz_content"), `"status":"REJECT","reason":"使用场景不在信息开放的范围内"`)
 	waitIdle(t, s)
 	apps := s.Applications(DefaultMerchantToken)
@@ -244,21 +243,55 @@ func TestCloseStopsRetriesAndTimers(t *testing.T) {
 	rc := newReceiver(t, &s, func(int) (int, string) { return http.StatusServiceUnavailable, "" })
 	s, err := NewServer(WithNotifyURL(rc.URL), WithNotifyRetry(100, time.Hour), WithAutoAudit(time.Hour, nil))
 	require.NoError(t, err)
+	t.Cleanup(s.Close) // when the test fails before its own Close
 	requireCode(t, applyCall(t, s).do(t), "10000", "")
 	require.NoError(t, s.Approve(DefaultMerchantToken, "getPhoneNumber", "mobile", "20180927110154092444"))
-	<-rc.got // the first attempt failed; the next one is an hour away
-	done := make(chan struct{})
-	go func() {
+	rc.next(t) // the first attempt failed; the next one is an hour away
+	bounded(t, "Close (it did not stop the retry loop)", func() {
 		s.Close()
 		s.Close() // idempotent
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("Close did not stop the retry loop")
-	}
+	})
 	require.Error(t, s.Redeliver())
 	require.Error(t, s.Approve(DefaultMerchantToken, "getPhoneNumber", "mobile", "20180927110154092444"))
 	assert.Equal(t, 1, s.Notifications()[0].Attempts)
+}
+
+// A receiver that never answers holds only its own delivery: the gateway
+// keeps answering, the accessors and Redeliver return (no lock is held
+// across a POST), WaitNotifications ends with its ctx, and Close cancels
+// the POSTs rather than wait for them.
+func TestStuckReceiverHoldsNothing(t *testing.T) {
+	t.Parallel()
+	entered := make(chan struct{}, 4)
+	release := make(chan struct{})
+	stuck := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		entered <- struct{}{}
+		<-release // deaf to its request's end, as a hung peer is
+	}))
+	t.Cleanup(stuck.Close)
+	t.Cleanup(func() { close(release) }) // runs first: lets stuck.Close return
+	s, err := NewServer(WithNotifyURL(stuck.URL), WithNotifyRetry(3, time.Millisecond))
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	requireCode(t, applyCall(t, s).do(t), "10000", "")
+	require.NoError(t, s.Approve(DefaultMerchantToken, "getPhoneNumber", "mobile", "20180927110154092444"))
+	recv(t, entered, "the delivery")
+
+	// A POST gives up after 10 s by itself: a step that took 8 s waited
+	// for it.
+	start := time.Now()
+	requireCode(t, newCall(t, s, methodFieldQuery).do(t), "10000", "")
+	bounded(t, "Notifications", func() { assert.Len(t, s.Notifications(), 1) })
+	bounded(t, "Redeliver", func() { assert.NoError(t, s.Redeliver()) })
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, s.WaitNotifications(ctx), context.DeadlineExceeded)
+	require.Less(t, time.Since(start), 8*time.Second, "the gateway or an accessor waited for the stuck POST")
+
+	start = time.Now()
+	bounded(t, "Close (it waited for a receiver that never answers)", s.Close)
+	assert.Less(t, time.Since(start), 8*time.Second, "Close waited for the POSTs instead of cancelling them")
+	n := s.Notifications()[0]
+	assert.False(t, n.Delivered)
+	assert.NotEmpty(t, n.LastError)
 }
