@@ -85,7 +85,7 @@ func TestApplyFieldOnceAnswerLost(t *testing.T) {
 	}{
 		{name: "connection dropped", fault: alipaytest.Fault{Kind: alipaytest.FaultDisconnect}},
 		{name: "timeout after sending", fault: alipaytest.Fault{Kind: alipaytest.FaultDelay, Delay: time.Hour},
-			opts: []alipay.Option{alipay.WithTimeout(300 * time.Millisecond)}},
+			opts: []alipay.Option{alipay.WithTimeout(2 * time.Second)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
