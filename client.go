@@ -104,7 +104,7 @@ type coreSecrets struct {
 
 // NewClient returns a client for the app appID (the ISV's own app id).
 // The app private key and the Alipay public key are required: a client that
-// cannot verify responses is never built (docs/protocol.md#keys).
+// cannot verify responses is never built (docs/wire.md#keys).
 func NewClient(appID string, opts ...Option) (*Client, error) {
 	if err := checkAppID(appID); err != nil {
 		return nil, err
@@ -272,9 +272,9 @@ type signed struct {
 	body []param // app_auth_token, biz_content, flat text params; none empty
 }
 
-// sign builds and signs one request (docs/protocol.md#signing). Protocol
+// sign builds and signs one request (docs/wire.md#signing). Protocol
 // params go to the URL query, business params to the body
-// (docs/protocol.md#placement); empty params are neither
+// (docs/wire.md#placement); empty params are neither
 // signed nor sent, and a key given twice is refused. Its scratch space (the
 // params to sort, the string to sign, the signature) lives on the stack for
 // ordinary requests; what it returns is allocated once.

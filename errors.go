@@ -129,7 +129,7 @@ func (e *ResponseError) Unwrap() error { return ErrBadResponse }
 
 // VerifyStep names the check at which a response, a notification or an
 // open-data envelope failed verification ([VerifyError.Step]). The checks
-// and their order are described in docs/protocol.md#verification (responses)
+// and their order are described in docs/wire.md#verification (responses)
 // and at [Client.VerifyNotification] (notifications). New steps may be added;
 // treat an unknown one as a verification failure like any other.
 type VerifyStep string
@@ -145,7 +145,7 @@ const (
 	// no AES key.
 	StepEncryptedWithoutKey VerifyStep = "encrypted_without_key"
 	// StepMissingSign: sign is absent or empty (on a response, where the
-	// answer is not a plain failure; see docs/protocol.md#verification).
+	// answer is not a plain failure; see docs/wire.md#verification).
 	StepMissingSign VerifyStep = "missing_sign"
 	// StepMalformedSign: sign is not a string of strict standard Base64 (a
 	// '+' that became a space on the way is refused, not repaired).
@@ -160,7 +160,7 @@ const (
 	// downloaded; see [WithCertRotation].
 	StepUnknownCertSN VerifyStep = "unknown_cert_sn"
 	// StepCertNotTrusted: a downloaded Alipay certificate failed a trust
-	// check (docs/protocol.md#rotation).
+	// check (docs/wire.md#rotation).
 	StepCertNotTrusted VerifyStep = "cert_not_trusted"
 	// StepCertExpired: a downloaded Alipay certificate is not valid now.
 	StepCertExpired VerifyStep = "cert_expired"
@@ -182,7 +182,7 @@ const (
 	// authorization notify: notify_id or notify_time) is absent or empty.
 	StepMissingField VerifyStep = "missing_field"
 	// StepAmbiguousField: the signed content could be read as other
-	// parameters (docs/protocol.md#notifications).
+	// parameters (docs/wire.md#notifications).
 	StepAmbiguousField VerifyStep = "ambiguous_field"
 	// StepBadNotifyID: notify_id is not 1 to 64 ASCII letters and digits.
 	StepBadNotifyID VerifyStep = "bad_notify_id"

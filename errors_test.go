@@ -38,7 +38,7 @@ func TestAPIErrorFormat(t *testing.T) {
 }
 
 // TestPredicates checks the error classes of
-// docs/protocol.md#errors-and-retries, for verified
+// docs/wire.md#errors-and-retries, for verified
 // and unverified errors, wrapped or not.
 func TestPredicates(t *testing.T) {
 	t.Parallel()

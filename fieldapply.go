@@ -28,7 +28,7 @@ type AuthAPIDTO struct {
 	APIName string `json:"api_name"`
 	// FieldName is the sensitive field (敏感信息申请字段), e.g. "mobile". One
 	// Alipay example shows a comma list ("name,phone"); it is kept verbatim
-	// (docs/protocol.md row U26).
+	// (docs/wire.md row U26).
 	FieldName string `json:"field_name"`
 	// PackageCode is the feature package code (敏感信息申请能力 code 值).
 	PackageCode string `json:"package_code"`
@@ -121,7 +121,7 @@ type AuthFieldStatus string
 
 // Audit statuses. Alipay's SDK models send upper case and its integration
 // guide lower case, and Alipay does not say which the gateway sends: values
-// are compared case-insensitively (docs/protocol.md row U23) and normalised to
+// are compared case-insensitively (docs/wire.md row U23) and normalised to
 // these constants; anything else becomes AuthFieldStatusUnknown, with the
 // received text kept in the record's StatusRaw.
 const (

@@ -48,7 +48,7 @@ type MiniBaseInfoQueryResponse struct {
 	// RegistrationLimitRelease reports restricted release (受限发布: listed
 	// before ICP filing finished). Newer field: nil when absent. The gateway
 	// may send a boolean or the strings "true"/"false": Alipay's models
-	// declare a boolean, and both decode (docs/protocol.md row U20).
+	// declare a boolean, and both decode (docs/wire.md row U20).
 	RegistrationLimitRelease *FlexBool `json:"registration_limit_release"`
 }
 
@@ -86,7 +86,7 @@ func (c *Client) MiniBaseInfoQuery(ctx context.Context, req *MiniBaseInfoQueryRe
 // required only when never set before). Alipay does not say how it counts
 // characters, so lengths are checked leniently: a value is refused only
 // when its UTF-8 byte length is below the minimum or its rune count above
-// the maximum (docs/protocol.md row U17); character sets and everything
+// the maximum (docs/wire.md row U17); character sets and everything
 // else are left to the gateway.
 type MiniBaseInfoModifyRequest struct {
 	// MiniCategoryIDs are the new front-end categories (新小程序前台类目),

@@ -30,7 +30,7 @@ const (
 // Notification is a verified notification delivered to the app gateway:
 // a message of the Alipay message service (version 1.1, with msg_method),
 // or the authorization notify (notify_type open_app_auth_notify, version
-// 1.0, no msg_method); see docs/protocol.md#notifications. Every field comes from
+// 1.0, no msg_method); see docs/wire.md#notifications. Every field comes from
 // parameters covered by the signature.
 type Notification struct {
 	// NotifyID is the notification id (通知ID), the deduplication key: 1 to
@@ -64,7 +64,7 @@ type Notification struct {
 	Charset string `json:"charset,omitempty"`
 	// EncryptType is "AES" when biz_content is encrypted. Alipay has no
 	// signed sample of an encrypted message; the signature is checked over
-	// the ciphertext as received (docs/protocol.md row U7), then, with [WithAESKey], biz_content is
+	// the ciphertext as received (docs/wire.md row U7), then, with [WithAESKey], biz_content is
 	// decrypted (a failure is the step "decrypt"). Without the key
 	// BizContent stays the Base64 ciphertext.
 	EncryptType string `json:"encrypt_type,omitempty"`
@@ -87,7 +87,7 @@ type Notification struct {
 // field application ends. It carries the fields of an application record;
 // Status is normalised case-insensitively and StatusRaw keeps the text
 // received. Alipay does not publish this payload: unknown keys are ignored
-// and [Notification.BizContent] keeps the raw text (docs/protocol.md row U6).
+// and [Notification.BizContent] keeps the raw text (docs/wire.md row U6).
 type AppAPIFieldChanged struct {
 	AuthFieldDTO
 }

@@ -100,7 +100,7 @@ func (cfg *notifyConfig) dedupeTTL() time.Duration { return cfg.maxAge + 2*notif
 // WithNotifyAppIDs accepts notifications addressed (app_id) to these apps as
 // well as to the client's own app id, e.g. the merchant apps an ISV serves:
 // Alipay does not document which app_id an ISV's field.changed carries; we
-// accept the client's own and these (docs/protocol.md row U22).
+// accept the client's own and these (docs/wire.md row U22).
 // Route by the verified [Notification.AppID] and the event's UserAppID.
 func WithNotifyAppIDs(appIDs ...string) NotifyOption {
 	return func(c *notifyConfig) error {

@@ -28,7 +28,7 @@ import (
 // values kept), [StepAppIDMismatch], [StepMissingField],
 // [StepAmbiguousField], [StepBadNotifyID], [StepUnsupportedVersion]
 // (authorization notify only), [StepBadTimestamp], [StepStaleTimestamp]
-// and [StepDecrypt]; docs/protocol.md#notifications says why each exists.
+// and [StepDecrypt]; docs/wire.md#notifications says why each exists.
 // A failure of the lookups of [WithNotifyAppIDFunc] or
 // [WithNotifyMerchantStore] is returned as an error that is not a
 // VerifyError.

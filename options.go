@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Gateways of the Alipay Open Platform (docs/protocol.md#gateways).
+// Gateways of the Alipay Open Platform (docs/wire.md#gateways).
 const (
 	// ProductionGateway is the default gateway.
 	ProductionGateway = "https://openapi.alipay.com/gateway.do"

@@ -31,7 +31,7 @@ type nodeStatus struct {
 	SubMsg  string `json:"sub_msg"`
 }
 
-// readResponse applies the strict policy of docs/protocol.md#verification
+// readResponse applies the strict policy of docs/wire.md#verification
 // to one gateway answer: find the exact node, verify the signature over its raw bytes (with
 // Java's `\/` fallback), and only then decode what verified. A success is
 // returned only with a valid signature; an unsigned failure becomes an

@@ -20,7 +20,7 @@ const minRSABits = 2048
 
 // cst is the fixed UTC+8 zone of Alipay's timestamp parameter. It is a
 // FixedZone on purpose: time.LoadLocation needs tzdata, which minimal
-// containers lack (docs/protocol.md#timestamp).
+// containers lack (docs/wire.md#timestamp).
 var cst = time.FixedZone("CST", 8*60*60)
 
 // timestampLayout is the layout of the timestamp request parameter.
@@ -33,7 +33,7 @@ func formatTimestamp(t time.Time) string { return t.In(cst).Format(timestampLayo
 type param struct{ key, value string }
 
 // appendSignContent appends to dst the string to sign
-// (docs/protocol.md#the-string-to-sign):
+// (docs/wire.md#the-string-to-sign):
 // every parameter with a non-empty key and value, sorted by key in byte
 // order, joined as k=v with '&'. Values are raw: neither escaped nor
 // trimmed. params is sorted in place.

@@ -12,7 +12,7 @@ import (
 	imultipart "github.com/isvkit/alipay/internal/multipart"
 )
 
-// Size limits of uploaded files (docs/protocol.md#limits). Alipay writes
+// Size limits of uploaded files (docs/wire.md#limits). Alipay writes
 // "10M" without saying whether it means 10×10⁶ or 10×2²⁰ bytes; we take the
 // larger reading (row U16), which never refuses a file Alipay accepts, and
 // the gateway's FILE_SIZE_OUT_LIMIT decides the rest.

@@ -1,5 +1,5 @@
 // Package aescbc implements Alipay's content encryption ("encrypt_type=AES",
-// docs/protocol.md#aes-content-encryption): AES-CBC with an all-zero IV and PKCS#7 padding, the
+// docs/wire.md#aes-content-encryption): AES-CBC with an all-zero IV and PKCS#7 padding, the
 // ciphertext in standard Base64 — Java's AES/CBC/PKCS5Padding as the
 // official SDKs use it.
 //

@@ -1,6 +1,6 @@
 // Package certsn reads the certificate files of Alipay's public-key
 // certificate mode (公钥证书模式) and computes their serial numbers ("SN")
-// exactly as the official Java SDK does (docs/protocol.md#certificate-mode):
+// exactly as the official Java SDK does (docs/wire.md#certificate-mode):
 //
 //   - SN of a certificate = lowercase hex MD5 of the UTF-8 bytes of the
 //     issuer DN in Java's RFC 2253 form ([FormatDN]) followed by the decimal

@@ -50,7 +50,7 @@ func rfc2253Keyword(oid string) (string, bool) {
 //     written as \00, and leading or trailing spaces and CRs escaped.
 //
 // Go's pkix.Name.String() differs (attribute order, escaping, keywords), so
-// it gives other SNs for unusual names (docs/protocol.md#certificate-mode;
+// it gives other SNs for unusual names (docs/wire.md#certificate-mode;
 // testdata/certs/dn_appendix_e.crt shows a name where they differ).
 func FormatDN(rawName []byte) (string, error) {
 	name, rest, err := element(rawName)
